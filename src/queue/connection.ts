@@ -19,7 +19,9 @@ export type RedisOptions = Omit<IORedisOptions, "replyMapping" | "protocol">;
 export type ConnectionRole =
   /** BullMQ workers: block on Redis and wait forever for it to come back. */
   | "worker"
-  /** Producers and the CLI: fail fast when Redis is away, so callers can spool or report instead. */
+  /** The daemon's producers: commands fail fast while Redis is away (records stay spooled), reconnects forever. */
+  | "producer"
+  /** The CLI: fails fast and gives up, so the user hears at once that Redis is away. */
   | "client";
 
 /** ioredis options for the configured Redis: URL, Sentinel or the embedded socket. */
@@ -27,7 +29,9 @@ export function redisOptions(config: Pick<Config, "redis" | "stateDir">, role: C
   const base: RedisOptions =
     role === "worker"
       ? { maxRetriesPerRequest: null, enableReadyCheck: true }
-      : { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000, retryStrategy: (n) => (n > 3 ? null : 100 * n) };
+      : role === "producer"
+        ? { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000, retryStrategy: (n) => Math.min(100 * n, 2000) }
+        : { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000, retryStrategy: (n) => (n > 3 ? null : 100 * n) };
   const { redis } = config;
   if (redis.sentinel !== undefined) {
     return {

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Prepares a fresh Debian 12 machine (as root) to build, demo and test patchroll: the Debian packages it
+# drives for real (LXC, Redis, apt tooling, unattended-upgrades, a C compiler for the demo library), npm,
+# and the project's own pinned Node.js runtime and libraries (`npm ci`). Idempotent.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+[ "$(id -u)" = 0 ] || { echo "bootstrap: run as root (LXC, dpkg and mounts need it)" >&2; exit 1; }
+
+packages=(lxc redis-server unattended-upgrades apt-utils dpkg-dev busybox gcc libc6-dev logrotate attr curl)
+missing=()
+for p in "${packages[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
+command -v npm >/dev/null || missing+=(npm)
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "bootstrap: installing ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# The packaged redis-server service is not ours: patchroll runs its own (embedded) or a configured one.
+if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then systemctl disable --now redis-server >/dev/null 2>&1 || true; fi
+
+if [ ! -x node_modules/node/bin/node ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "bootstrap: npm ci (pins Node.js $(node -p 'require("./package.json").dependencies.node' 2>/dev/null || echo 24))"
+  npm ci --no-fund --no-audit --loglevel=error
+fi
+echo "bootstrap: ready ($(node_modules/node/bin/node --version), $(lxc-start --version 2>/dev/null | head -1 | sed 's/^/lxc /'), $(redis-server --version | cut -d' ' -f3))"

@@ -1,0 +1,54 @@
+import type { Command } from "commander";
+import { PatchrollError } from "../../errors/patchroll-error.js";
+import { readJournal } from "../../journal/journal.js";
+import { RolloutStore, type RolloutState } from "../../rollout/rollout-store.js";
+import { journalFile } from "../../journal/paths.js";
+import { type CliContext, configFor, wantsJson } from "../context.js";
+import { json, table } from "../output.js";
+import { withRedis } from "../with-redis.js";
+
+function progressText(s: RolloutState): string {
+  if (s.total === undefined) return "-";
+  return `batch ${s.batch ?? 0}/${s.batches ?? 0}, ${s.done ?? 0}/${s.total} done, ${s.failures ?? 0} failed`;
+}
+
+export function registerRollouts(program: Command, ctx: CliContext): void {
+  const rollouts = program.command("rollouts").description("rollouts on this host");
+  rollouts
+    .command("list")
+    .description("list rollouts, newest first")
+    .option("-n, --limit <n>", "how many", "50")
+    .action(async (opts: { limit: string }, cmd: Command) => {
+      const { config } = configFor(cmd, ctx);
+      const list = await withRedis(config, (r) => new RolloutStore(r, config).list(Number(opts.limit)));
+      if (wantsJson(cmd)) return ctx.output.out(json({ rollouts: list }));
+      if (list.length === 0) return ctx.output.out("no rollouts yet");
+      ctx.output.out(table(["ID", "STATUS", "PACKAGES", "PROGRESS"], list.map((s) => [s.id, s.status, s.packages.join(","), progressText(s)])));
+    });
+  rollouts
+    .command("show <id>")
+    .description("show a rollout: state, containers and every journaled step")
+    .action(async (id: string, _opts: unknown, cmd: Command) => {
+      const { config } = configFor(cmd, ctx);
+      const state = await withRedis(config, (r) => new RolloutStore(r, config).get(id));
+      const journal = readJournal(journalFile(config, id));
+      if (state === undefined && journal.entries.length === 0) throw new PatchrollError("NOT_FOUND", `no rollout ${id} on host ${config.hostId}; see patchroll rollouts list`);
+      if (wantsJson(cmd)) return ctx.output.out(json({ rollout: state ?? null, journal: journal.entries, problems: journal.problems }));
+      const lines = [
+        `rollout  ${id}`,
+        `status   ${state?.status ?? "(not in Redis; from the journal)"}`,
+        ...(state?.haltReason ? [`halted   ${state.haltReason}`] : []),
+        `progress ${state ? progressText(state) : "-"}`,
+        "",
+        table(["CONTAINER", "OUTCOME", "REASON"], (state?.outcomes ?? []).map((o) => [o.container, o.outcome, o.reason])),
+        "",
+        ...journal.entries.map((e) => `${e.ts}  ${e.type.padEnd(16)} ${e.container ?? ""} ${summary(e.data)}`.trimEnd()),
+      ];
+      ctx.output.out(lines.join("\n"));
+    });
+}
+
+function summary(data: Record<string, unknown>): string {
+  const keys = ["step", "ok", "ms", "batch", "reason", "outcome", "snapshot", "detail", "error"];
+  return keys.filter((k) => data[k] !== undefined).map((k) => `${k}=${typeof data[k] === "string" ? data[k] : JSON.stringify(data[k])}`).join(" ");
+}

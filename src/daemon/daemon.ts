@@ -1,0 +1,93 @@
+import type { Redis } from "ioredis";
+import type { Worker } from "bullmq";
+import type { Config } from "../config/schema.js";
+import type { ContainerDriver } from "../containers/driver.js";
+import { LxcDriver } from "../containers/lxc-driver.js";
+import { EventStore } from "../intake/event-store.js";
+import { SpoolIngest } from "../intake/spool-ingest.js";
+import type { SpoolRecord } from "../intake/spool-record.js";
+import type { Logger } from "../log/logger.js";
+import { connectRedis, usesEmbeddedRedis } from "../queue/connection.js";
+import { closeQueues, openQueues, type Queues } from "../queue/queues.js";
+import { RedisSupervisor } from "../queue/redis-supervisor.js";
+import { RolloutStore } from "../rollout/rollout-store.js";
+import { closeWorkers, startWorkers } from "../../workers/start-workers.js";
+import { FINISH_RUN_JOB, finishRunJobId } from "../../workers/finish-run.js";
+import type { WorkerContext } from "../../workers/context.js";
+
+export interface DaemonOptions {
+  driver?: ContainerDriver;
+  /** Fault injection for crash tests. */
+  checkpoint?: WorkerContext["checkpoint"];
+}
+
+/**
+ * The long-lived process: supervises the embedded Redis (unless a shared one is configured), drains the
+ * apt hooks' spool into Redis, and runs the workers.
+ */
+export class Daemon {
+  private supervisor: RedisSupervisor | undefined;
+  private redis: Redis | undefined;
+  private producer: Redis | undefined;
+  private producerQueues: Queues | undefined;
+  private queues: Queues | undefined;
+  private workers: Worker[] = [];
+  private ingest: SpoolIngest | undefined;
+
+  constructor(
+    readonly config: Config,
+    private readonly logger: Logger,
+    private readonly options: DaemonOptions = {},
+  ) {}
+
+  async start(): Promise<void> {
+    const { config, logger } = this;
+    if (usesEmbeddedRedis(config)) {
+      this.supervisor = new RedisSupervisor({ stateDir: config.stateDir, binary: config.redis.serverBinary, logger });
+      await this.supervisor.start();
+    }
+    this.redis = await connectRedis(config, "worker");
+    const queues = openQueues(this.redis, config);
+    this.queues = queues;
+    const events = new EventStore(this.redis, config);
+    const ctx: WorkerContext = {
+      config,
+      logger,
+      redis: this.redis,
+      queues,
+      events,
+      rollouts: new RolloutStore(this.redis, config),
+      driver: this.options.driver ?? new LxcDriver(config.lxc.path),
+      ...(this.options.checkpoint !== undefined ? { checkpoint: this.options.checkpoint } : {}),
+    };
+    this.workers = startWorkers(ctx);
+    // Spool records go through a fail-fast connection: while Redis is away they stay in the spool.
+    const producer = await connectRedis(config, "producer");
+    producer.on("error", () => {});
+    this.producer = producer;
+    const producerEvents = new EventStore(producer, config);
+    const producerQueues = openQueues(producer, config);
+    this.producerQueues = producerQueues;
+    this.ingest = new SpoolIngest({
+      spoolDir: config.spoolDir,
+      logger,
+      onRecord: async (rec: SpoolRecord) => {
+        await producerEvents.addRecord(rec);
+        await producerQueues["apt-events"].add(FINISH_RUN_JOB, { v: 1, runKey: rec.runKey }, { jobId: finishRunJobId(rec.runKey), removeOnComplete: { age: 86_400 }, removeOnFail: { age: 30 * 86_400 } });
+      },
+    });
+    await this.ingest.start();
+    logger.info({ hostId: config.hostId, spool: config.spoolDir, journal: config.journalDir }, "patchroll daemon started");
+  }
+
+  /** Drains: stops taking spool records, lets running jobs finish (up to `graceMs`), then closes. */
+  async stop(graceMs = 30_000): Promise<void> {
+    await this.ingest?.stop();
+    await closeWorkers(this.workers, graceMs);
+    for (const q of [this.queues, this.producerQueues]) if (q !== undefined) await closeQueues(q);
+    this.redis?.disconnect();
+    this.producer?.disconnect();
+    await this.supervisor?.stop();
+    this.logger.info("patchroll daemon stopped");
+  }
+}

@@ -1,0 +1,25 @@
+import { join } from "node:path";
+
+/**
+ * Layout of the old package files the apt pre-install hook captures before dpkg replaces them
+ * (hooks/apt-pre-install-pkgs writes it; pins read it):
+ *
+ *   CAPTURE_DIR/<name>_<version>_<arch>/root/<path of each file>   hardlinks of the old files
+ *   CAPTURE_DIR/<name>_<version>_<arch>/list                        the package's dpkg .list at that time
+ *   CAPTURE_DIR/<name>_<version>_<arch>/complete                    written last: the capture is whole
+ *
+ * CAPTURE_DIR defaults to `<stateDir>/capture`.
+ */
+export function captureDir(stateDir: string): string {
+  return join(stateDir, "capture");
+}
+
+/** Directory of one captured package version. */
+export function captureOf(stateDir: string, name: string, version: string, arch: string): string {
+  return join(captureDir(stateDir), `${name}_${version}_${arch}`);
+}
+
+/** The captured files of one package version, laid out as on the host root. */
+export function captureRoot(stateDir: string, name: string, version: string, arch: string): string {
+  return join(captureOf(stateDir, name, version, arch), "root");
+}

@@ -1,0 +1,24 @@
+/** How one container's restart ended. */
+export type ContainerOutcomeKind =
+  /** Restarted, healthy, and verified to run only current files. */
+  | "patched"
+  /** Restarted and healthy, but still maps outdated files (e.g. shadowed after all). */
+  | "unverified"
+  /** Failed after restart; delta restored, old files pinned, healthy again on them. */
+  | "rolled-back"
+  /** Failed, and the rollback did not make it healthy either; it is running, a human must look. */
+  | "rollback-failed"
+  /** Not restarted: a step before the stop failed (e.g. the snapshot); nothing was changed. */
+  | "skipped";
+
+export interface ContainerOutcome {
+  container: string;
+  outcome: ContainerOutcomeKind;
+  /** Plain words, e.g. "health check http://127.0.0.1:8080/health returned 503 three times in a row after restart". */
+  reason: string;
+}
+
+/** True when the outcome counts against the rollout's failure budget. */
+export function isFailure(o: ContainerOutcome): boolean {
+  return o.outcome !== "patched";
+}

@@ -1,0 +1,45 @@
+import type { Config } from "../config/schema.js";
+import { discoverContainers, type ContainerInfo } from "../containers/discover.js";
+import type { ContainerDriver } from "../containers/driver.js";
+import { pinnedPaths } from "../containers/pins.js";
+import { scanContainer, type ContainerScan } from "../detect/scan.js";
+import type { AptEvent } from "../intake/apt-event.js";
+import type { RestartTarget } from "./container-restart.js";
+import { type Candidate, type Plan, planRollout } from "./plan.js";
+
+export interface Prepared {
+  plan: Plan;
+  targets: Map<string, RestartTarget>;
+  scans: ContainerScan[];
+}
+
+/** Names of the packages an event really changed (a bare configure changes no files). */
+export function changedPackages(event: Pick<AptEvent, "packages">): string[] {
+  return [...new Set(event.packages.filter((p) => p.action !== "configure").map((p) => p.name))];
+}
+
+/** Looks at every container on the host for the event's packages and plans the rollout. Read-only. */
+export async function prepareRollout(event: Pick<AptEvent, "packages">, config: Config, driver: ContainerDriver): Promise<Prepared> {
+  const packages = changedPackages(event);
+  const infos = await discoverContainers({ lxcPath: config.lxc.path, hostRoot: config.lxc.hostRoot, driver });
+  const scans: ContainerScan[] = [];
+  const candidates: Candidate[] = [];
+  for (const info of infos) {
+    if (!info.managed) {
+      candidates.push({ name: info.name, group: info.meta.group, canary: info.meta.canary, unmanagedReason: info.unmanagedReason ?? "not an overlay container on the host root", verdict: "stopped", mapsPackages: false });
+      continue;
+    }
+    const scan = await scanContainer(info, { packages, pinnedPaths: pinnedPaths(config.stateDir, info.name) });
+    scans.push(scan);
+    candidates.push({ name: info.name, group: info.meta.group, canary: info.meta.canary, verdict: scan.verdict, mapsPackages: scan.stale.length > 0 });
+  }
+  const plan = planRollout(candidates, config.rollout);
+  return { plan, targets: targetsOf(infos), scans };
+}
+
+/** Restart targets of the managed containers, by name. */
+export function targetsOf(infos: readonly ContainerInfo[]): Map<string, RestartTarget> {
+  const out = new Map<string, RestartTarget>();
+  for (const i of infos) if (i.managed && i.deltaDir !== undefined) out.set(i.name, { name: i.name, deltaDir: i.deltaDir, health: i.meta.health });
+  return out;
+}

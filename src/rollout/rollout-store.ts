@@ -1,0 +1,43 @@
+import type { Redis } from "ioredis";
+import type { Config } from "../config/schema.js";
+import { hostKey } from "../queue/names.js";
+import type { RolloutProgress } from "./run-rollout.js";
+
+type NS = Pick<Config, "hostId" | "redis">;
+
+/** The live state of a rollout, for the CLI and dashboard. The journal, not this, is the record. */
+export interface RolloutState extends Partial<RolloutProgress> {
+  id: string;
+  eventId: string;
+  createdAt: string;
+  updatedAt: string;
+  status: RolloutProgress["status"] | "planned";
+  packages: string[];
+}
+
+export class RolloutStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly ns: NS,
+  ) {}
+
+  async save(state: RolloutState): Promise<void> {
+    await this.redis
+      .multi()
+      .set(hostKey(this.ns, "rollout", state.id), JSON.stringify(state))
+      .zadd(hostKey(this.ns, "rollouts"), Date.parse(state.createdAt), state.id)
+      .exec();
+  }
+
+  async get(id: string): Promise<RolloutState | undefined> {
+    const text = await this.redis.get(hostKey(this.ns, "rollout", id));
+    return text === null ? undefined : (JSON.parse(text) as RolloutState);
+  }
+
+  /** Newest first. */
+  async list(limit = 50): Promise<RolloutState[]> {
+    const ids = await this.redis.zrevrange(hostKey(this.ns, "rollouts"), 0, limit - 1);
+    const all = await Promise.all(ids.map((id) => this.get(id)));
+    return all.filter((s): s is RolloutState => s !== undefined);
+  }
+}

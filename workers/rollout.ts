@@ -1,0 +1,85 @@
+import { join } from "node:path";
+import { type Job, UnrecoverableError } from "bullmq";
+import { z } from "zod";
+import { pinOldFiles } from "../src/containers/pins.js";
+import { restoreDelta, snapshotDelta } from "../src/containers/snapshot.js";
+import { verifyPatched } from "../src/detect/scan.js";
+import { getContainer } from "../src/containers/discover.js";
+import { RolloutJournal } from "../src/journal/journal.js";
+import type { RestartDeps, RestartTarget } from "../src/rollout/container-restart.js";
+import { changedPackages, prepareRollout, targetsOf } from "../src/rollout/prepare.js";
+import { journalState } from "../src/rollout/resume.js";
+import { type RolloutProgress, runRollout } from "../src/rollout/run-rollout.js";
+import type { RolloutState } from "../src/rollout/rollout-store.js";
+import { discoverContainers } from "../src/containers/discover.js";
+import type { WorkerContext } from "./context.js";
+
+/** `rollouts` job: restart the containers an event affects, batch by batch. */
+export const ROLLOUT_JOB = "rollout";
+
+export const RolloutJob = z.strictObject({ v: z.literal(1), eventId: z.string().min(1), rolloutId: z.string().min(1) });
+export type RolloutJob = z.infer<typeof RolloutJob>;
+
+/** Snapshots of a container live beside its delta (same filesystem: cheap copies, atomic renames). */
+export function snapshotsDirOf(lxcPath: string, container: string): string {
+  return join(lxcPath, container, "patchroll-snapshots");
+}
+
+export async function handleRollout(job: Job, ctx: WorkerContext): Promise<RolloutProgress | { status: string }> {
+  const parsed = RolloutJob.safeParse(job.data);
+  if (!parsed.success) throw new UnrecoverableError(`rollout job ${job.id}: bad payload: ${parsed.error.message}`);
+  const { eventId, rolloutId } = parsed.data;
+  const { config, logger } = ctx;
+  const event = await ctx.events.getEvent(eventId);
+  if (event === undefined) throw new UnrecoverableError(`rollout ${rolloutId}: event ${eventId} is not in Redis any more`);
+  const log = logger.child({ rolloutId, eventId });
+  const journal = new RolloutJournal(config.journalDir, config.hostId, rolloutId);
+  const before = journalState(journal.entries());
+  if (before.ended !== undefined) return { status: before.ended };
+
+  let plan = before.plan;
+  let targets: Map<string, RestartTarget>;
+  if (plan === undefined) {
+    const prepared = await prepareRollout(event, config, ctx.driver);
+    plan = prepared.plan;
+    targets = prepared.targets;
+    journal.append({ type: "rollout.planned", data: { event, plan, scans: prepared.scans } });
+  } else {
+    targets = targetsOf(await discoverContainers({ lxcPath: config.lxc.path, hostRoot: config.lxc.hostRoot, driver: ctx.driver }));
+    journal.append({ type: "rollout.resumed", data: { finished: [...before.finished.keys()], inFlight: before.inFlight } });
+    log.warn({ inFlight: before.inFlight }, "resuming an interrupted rollout");
+  }
+
+  const packages = changedPackages(event);
+  const state: RolloutState = { id: rolloutId, eventId, createdAt: event.time, updatedAt: new Date().toISOString(), status: "planned", packages };
+  await ctx.rollouts.save(state);
+  const deps: Omit<RestartDeps, "journal" | "policy"> = {
+    driver: ctx.driver,
+    stopTimeoutSec: config.lxc.stopTimeoutSec,
+    logger: log,
+    snapshot: async (t) => (await snapshotDelta({ deltaDir: t.deltaDir, snapshotsDir: snapshotsDirOf(config.lxc.path, t.name), id: rolloutId })).id,
+    restore: (t, id) => restoreDelta({ snapshot: join(snapshotsDirOf(config.lxc.path, t.name), id), deltaDir: t.deltaDir }),
+    pin: (t) => pinOldFiles({ stateDir: config.stateDir, container: t.name, deltaDir: t.deltaDir, event, rolloutId }),
+    verify: async (t) => {
+      const info = await getContainer({ lxcPath: config.lxc.path, hostRoot: config.lxc.hostRoot, driver: ctx.driver }, t.name);
+      const v = await verifyPatched(info, packages);
+      const detail = v.ok ? "no process maps an outdated file of the changed packages" : `still maps outdated files: ${v.scan.stale.map((s) => s.path).join(", ")}`;
+      return { ok: v.ok, detail, evidence: { verdict: v.scan.verdict, stale: v.scan.stale } };
+    },
+    ...(ctx.checkpoint !== undefined ? { checkpoint: ctx.checkpoint } : {}),
+  };
+  const result = await runRollout({
+    plan,
+    targets,
+    policy: config.rollout,
+    journal,
+    deps,
+    finished: before.finished,
+    onProgress: async (p) => {
+      await job.updateProgress({ batch: p.batch, batches: p.batches, done: p.done, total: p.total, failures: p.failures });
+      await ctx.rollouts.save({ ...state, ...p, updatedAt: new Date().toISOString() });
+    },
+  });
+  log.info({ status: result.status, failures: result.failures, haltReason: result.haltReason }, "rollout finished");
+  return result;
+}

@@ -1,0 +1,43 @@
+import { type Job, Worker } from "bullmq";
+import { redisOptions } from "../src/queue/connection.js";
+import { queuePrefix } from "../src/queue/names.js";
+import type { WorkerContext } from "./context.js";
+import { FINISH_RUN_JOB, handleFinishRun } from "./finish-run.js";
+import { handleRollout, ROLLOUT_JOB } from "./rollout.js";
+
+/** Starts the host's workers: `apt-events` (finishing apt runs) and `rollouts` (one rollout at a time). */
+export function startWorkers(ctx: WorkerContext): Worker[] {
+  const common = { connection: redisOptions(ctx.config, "worker"), prefix: queuePrefix(ctx.config) };
+  const aptEvents = new Worker(
+    "apt-events",
+    async (job: Job, token?: string) => {
+      if (job.name === FINISH_RUN_JOB) return handleFinishRun(job, ctx, token);
+      throw new Error(`apt-events: unknown job type ${job.name}`);
+    },
+    { ...common, concurrency: 4 },
+  );
+  const rollouts = new Worker(
+    "rollouts",
+    async (job: Job) => {
+      if (job.name === ROLLOUT_JOB) return handleRollout(job, ctx);
+      throw new Error(`rollouts: unknown job type ${job.name}`);
+    },
+    // One rollout per host at a time; a long rollout keeps its lock renewed.
+    { ...common, concurrency: 1, lockDuration: 60_000 },
+  );
+  for (const w of [aptEvents, rollouts]) {
+    w.on("failed", (job, err) => ctx.logger.error({ queue: w.name, jobId: job?.id, err: err.message }, "job failed"));
+    w.on("error", (err) => ctx.logger.warn({ queue: w.name, err: err.message }, "worker error"));
+  }
+  return [aptEvents, rollouts];
+}
+
+/** Closes workers gracefully, raced against a timer (close() can hang when Redis is away), then forces. */
+export async function closeWorkers(workers: readonly Worker[], graceMs: number): Promise<void> {
+  await Promise.all(
+    workers.map(async (w) => {
+      const timer = new Promise<"timeout">((r) => setTimeout(() => r("timeout"), graceMs).unref());
+      if ((await Promise.race([w.close().then(() => "closed" as const), timer])) === "timeout") await w.close(true);
+    }),
+  );
+}
