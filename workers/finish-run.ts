@@ -31,7 +31,7 @@ export async function handleFinishRun(job: Job, ctx: WorkerContext, token?: stri
   if (records.length === 0) throw new UnrecoverableError(`finish-run job ${job.id}: no records for apt run ${runKey}`);
   const first = records[0]!;
   const sawPostInvoke = records.some((r) => r.kind === "post-invoke");
-  const alive = aptProcessAlive(first.aptPid, first.aptStart);
+  const alive = aptProcessAlive(first.aptPid, first.aptStart, first.bootId);
   const age = Date.now() - Date.parse(first.time);
   if (alive || (!sawPostInvoke && age < NO_POST_INVOKE_GRACE_MS)) {
     await job.moveToDelayed(Date.now() + RECHECK_MS, token);

@@ -1,4 +1,4 @@
-import { type Job, Worker } from "bullmq";
+import { type ConnectionOptions, type Job, Worker } from "bullmq";
 import { redisOptions } from "../src/queue/connection.js";
 import { queuePrefix } from "../src/queue/names.js";
 import type { WorkerContext } from "./context.js";
@@ -7,7 +7,8 @@ import { handleRollout, ROLLOUT_JOB } from "./rollout.js";
 
 /** Starts the host's workers: `apt-events` (finishing apt runs) and `rollouts` (one rollout at a time). */
 export function startWorkers(ctx: WorkerContext): Worker[] {
-  const common = { connection: redisOptions(ctx.config, "worker"), prefix: queuePrefix(ctx.config) };
+  // ioredis options typed without exactOptionalPropertyTypes on BullMQ's side; same object either way.
+  const common = { connection: redisOptions(ctx.config, "worker") as ConnectionOptions, prefix: queuePrefix(ctx.config) };
   const aptEvents = new Worker(
     "apt-events",
     async (job: Job, token?: string) => {

@@ -1,6 +1,13 @@
 /** Container states as patchroll sees them. */
 export type ContainerState = "RUNNING" | "STOPPED" | "STARTING" | "STOPPING" | "FROZEN" | "ABORTING" | "UNKNOWN";
 
+/** State and init pid of one container, as a batch listing reports them. */
+export interface ContainerStatus {
+  name: string;
+  state: ContainerState;
+  initPid?: number | undefined;
+}
+
 /**
  * Everything patchroll asks of a container runtime. LXC implements it today (`lxc-driver.ts`); another
  * runtime (systemd-nspawn) would implement the same calls. Every call takes argument arrays, never a shell
@@ -19,4 +26,6 @@ export interface ContainerDriver {
   pids(name: string): Promise<number[]>;
   /** Runs a command inside the running container. */
   attach(name: string, argv: readonly string[], timeoutMs: number): Promise<{ exitCode: number; stdout: string; stderr: string }>;
+  /** Optional: state and init pid of every container in one call, so discovery over hundreds stays fast. */
+  list?(): Promise<ContainerStatus[]>;
 }

@@ -5,10 +5,12 @@ import { join } from "node:path";
  * (hooks/apt-pre-install-pkgs writes it; pins read it):
  *
  *   CAPTURE_DIR/<name>_<version>_<arch>/root/<path of each file>   hardlinks of the old files
- *   CAPTURE_DIR/<name>_<version>_<arch>/list                        the package's dpkg .list at that time
- *   CAPTURE_DIR/<name>_<version>_<arch>/complete                    written last: the capture is whole
+ *   CAPTURE_DIR/<name>_<version>_<arch>/files.list                  the package's dpkg .list at that time
+ *   CAPTURE_DIR/<name>_<version>_<arch>/manifest                    what, when, which apt run
  *
- * CAPTURE_DIR defaults to `<stateDir>/capture`.
+ * The hook builds it in a `.tmp-` dir and renames it into place, so a capture that exists is whole. An
+ * epoch colon in the version is written `%3a`, as dpkg names .deb files. CAPTURE_DIR defaults to
+ * `<stateDir>/capture`.
  */
 export function captureDir(stateDir: string): string {
   return join(stateDir, "capture");
@@ -16,7 +18,7 @@ export function captureDir(stateDir: string): string {
 
 /** Directory of one captured package version. */
 export function captureOf(stateDir: string, name: string, version: string, arch: string): string {
-  return join(captureDir(stateDir), `${name}_${version}_${arch}`);
+  return join(captureDir(stateDir), `${name}_${version.replaceAll(":", "%3a")}_${arch}`);
 }
 
 /** The captured files of one package version, laid out as on the host root. */

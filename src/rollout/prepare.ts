@@ -1,8 +1,8 @@
 import type { Config } from "../config/schema.js";
-import { discoverContainers, type ContainerInfo } from "../containers/discover.js";
+import type { ContainerInfo } from "../containers/discover.js";
 import type { ContainerDriver } from "../containers/driver.js";
 import { pinnedPaths } from "../containers/pins.js";
-import { scanContainer, type ContainerScan } from "../detect/scan.js";
+import { type ContainerScan, scanHost } from "../detect/scan.js";
 import type { AptEvent } from "../intake/apt-event.js";
 import type { RestartTarget } from "./container-restart.js";
 import { type Candidate, type Plan, planRollout } from "./plan.js";
@@ -21,20 +21,17 @@ export function changedPackages(event: Pick<AptEvent, "packages">): string[] {
 /** Looks at every container on the host for the event's packages and plans the rollout. Read-only. */
 export async function prepareRollout(event: Pick<AptEvent, "packages">, config: Config, driver: ContainerDriver): Promise<Prepared> {
   const packages = changedPackages(event);
-  const infos = await discoverContainers({ lxcPath: config.lxc.path, hostRoot: config.lxc.hostRoot, driver });
-  const scans: ContainerScan[] = [];
-  const candidates: Candidate[] = [];
-  for (const info of infos) {
-    if (!info.managed) {
-      candidates.push({ name: info.name, group: info.meta.group, canary: info.meta.canary, unmanagedReason: info.unmanagedReason ?? "not an overlay container on the host root", verdict: "stopped", mapsPackages: false });
-      continue;
-    }
-    const scan = await scanContainer(info, { packages, pinnedPaths: pinnedPaths(config.stateDir, info.name) });
-    scans.push(scan);
-    candidates.push({ name: info.name, group: info.meta.group, canary: info.meta.canary, verdict: scan.verdict, mapsPackages: scan.stale.length > 0 });
-  }
+  const found = await scanHost({ lxcPath: config.lxc.path, hostRoot: config.lxc.hostRoot, driver }, { packages, pinnedPathsOf: (name) => pinnedPaths(config.stateDir, name) });
+  const candidates: Candidate[] = found.map(({ info, scan }) => ({
+    name: info.name,
+    group: info.meta.group,
+    canary: info.meta.canary,
+    unmanagedReason: info.managed ? undefined : (info.unmanagedReason ?? "not an overlay container on the host root"),
+    verdict: scan.verdict,
+    mapsPackages: scan.mapsPackages,
+  }));
   const plan = planRollout(candidates, config.rollout);
-  return { plan, targets: targetsOf(infos), scans };
+  return { plan, targets: targetsOf(found.map((f) => f.info)), scans: found.filter((f) => f.info.managed).map((f) => f.scan) };
 }
 
 /** Restart targets of the managed containers, by name. */

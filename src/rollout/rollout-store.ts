@@ -6,7 +6,7 @@ import type { RolloutProgress } from "./run-rollout.js";
 type NS = Pick<Config, "hostId" | "redis">;
 
 /** The live state of a rollout, for the CLI and dashboard. The journal, not this, is the record. */
-export interface RolloutState extends Partial<RolloutProgress> {
+export interface RolloutState extends Omit<Partial<RolloutProgress>, "status"> {
   id: string;
   eventId: string;
   createdAt: string;

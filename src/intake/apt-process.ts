@@ -1,0 +1,43 @@
+import { readFileSync } from "node:fs";
+
+/** The fields of /proc/PID/stat patchroll uses. */
+export interface ProcStat {
+  pid: number;
+  comm: string;
+  ppid: number;
+  /** Field 22: start time in clock ticks after boot; with the pid it identifies a process within a boot. */
+  startTicks: number;
+}
+
+/** Parses /proc/PID/stat. The name may hold spaces and parentheses, so it ends at the LAST ") ". */
+export function parseProcStat(text: string): ProcStat | null {
+  const open = text.indexOf("(");
+  const close = text.lastIndexOf(") ");
+  if (open < 0 || close < open) return null;
+  const rest = text.slice(close + 2).trim().split(" ");
+  const pid = Number(text.slice(0, open).trim());
+  const ppid = Number(rest[1]);
+  const startTicks = Number(rest[19]);
+  if (!Number.isSafeInteger(pid) || !Number.isSafeInteger(ppid) || !Number.isSafeInteger(startTicks) || rest.length < 20) return null;
+  return { pid, comm: text.slice(open + 1, close), ppid, startTicks };
+}
+
+/** This boot's id (/proc/sys/kernel/random/boot_id). */
+export function currentBootId(): string {
+  return readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
+}
+
+/**
+ * True while the apt process that wrote a spool record still runs: same pid AND same start time (a pid is
+ * reused once the process is gone), and, when `bootId` is given, the same boot. Synchronous: two reads of
+ * small /proc files, cheap enough for a worker's poll loop.
+ */
+export function aptProcessAlive(pid: number, startTicks: number, bootId?: string): boolean {
+  if (pid <= 0) return false;
+  try {
+    if (bootId !== undefined && bootId !== currentBootId()) return false;
+    return parseProcStat(readFileSync(`/proc/${pid}/stat`, "utf8"))?.startTicks === startTicks;
+  } catch {
+    return false;
+  }
+}
