@@ -72,7 +72,7 @@ async function main(): Promise<void> {
   const { values } = parseArgs({ options: { dir: { type: "string", default: "/var/tmp" }, runs: { type: "string", default: "3" } } });
   const runs = Number(values.runs);
   const base = await mkdtemp(join(values.dir, "patchroll-bench-snapshot-"));
-  const fsType = (await execa("stat", ["-f", "-c", "%T", base])).stdout.trim();
+  const fsType = (await execa("findmnt", ["-n", "-o", "FSTYPE", "--target", base])).stdout.trim();
   const rows: string[][] = [];
   try {
     const reflink = await reflinkSupported(base);

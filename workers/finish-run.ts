@@ -3,6 +3,7 @@ import { z } from "zod";
 import { aptProcessAlive } from "../src/intake/apt-process.js";
 import { assembleEvent } from "../src/intake/assemble.js";
 import { jobIdPart } from "../src/queue/queues.js";
+import { changedPackages } from "../src/rollout/prepare.js";
 import { rolloutIdFor } from "../src/rollout/rollout-id.js";
 import type { WorkerContext } from "./context.js";
 import { ROLLOUT_JOB, type RolloutJob } from "./rollout.js";
@@ -41,11 +42,11 @@ export async function handleFinishRun(job: Job, ctx: WorkerContext, token?: stri
   await ctx.events.saveEvent(event);
   const wanted = rolloutIdFor(event);
   const { rolloutId, claimed } = await ctx.events.claimRollout(event.id, wanted);
-  const changed = event.packages.filter((p) => p.action !== "configure");
+  const changed = changedPackages(event);
   if (claimed && changed.length > 0) {
     const payload: RolloutJob = { v: 1, eventId: event.id, rolloutId };
     await ctx.queues.rollouts.add(ROLLOUT_JOB, payload, { jobId: jobIdPart(rolloutId), removeOnComplete: { age: 7 * 86400 }, removeOnFail: { age: 30 * 86400 } });
-    ctx.logger.info({ eventId: event.id, rolloutId, packages: changed.map((p) => `${p.name} ${p.from ?? "-"} -> ${p.to ?? "-"}`) }, "apt run finished; rollout queued");
+    ctx.logger.info({ eventId: event.id, rolloutId, packages: changed }, "apt run finished; rollout queued");
   }
   return { eventId: event.id, rolloutId, created: claimed };
 }

@@ -11,6 +11,7 @@ import { registerContainers } from "./commands/containers.js";
 import { registerScan } from "./commands/scan.js";
 import { registerPins } from "./commands/pins.js";
 import { registerJournal } from "./commands/journal.js";
+import { registerPlan } from "./commands/plan.js";
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -28,7 +29,7 @@ export function buildProgram(ctx: CliContext): Command {
     .showHelpAfterError()
     .exitOverride()
     .configureOutput({ writeOut: (t) => ctx.output.out(t), writeErr: (t) => ctx.output.err(t) });
-  for (const register of [registerDaemon, registerConfig, registerEvents, registerRollouts, registerContainers, registerScan, registerPins, registerJournal]) {
+  for (const register of [registerDaemon, registerConfig, registerEvents, registerRollouts, registerContainers, registerScan, registerPlan, registerPins, registerJournal]) {
     register(program, ctx);
   }
   return program;

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, rmdirSync } from "node:fs";
 import { join } from "node:path";
 import { readMountInfo } from "./mountinfo.js";
 
@@ -68,4 +68,27 @@ export function cgroupPids(initPid: number): number[] {
   }
   if (out.size === 0) out.add(initPid);
   return [...out].sort((a, b) => a - b);
+}
+
+/**
+ * Removes the cgroups LXC sometimes leaves behind for a stopped container (`lxc.monitor.NAME`,
+ * `lxc.payload.NAME`, seen on cgroup v1 after a stop). rmdir only succeeds on an empty cgroup, so a
+ * live one is never touched. Best effort.
+ */
+export function removeLeftoverCgroups(name: string): void {
+  const roots = ["/sys/fs/cgroup"];
+  try {
+    for (const e of readdirSync("/sys/fs/cgroup", { withFileTypes: true })) if (e.isDirectory()) roots.push(join("/sys/fs/cgroup", e.name));
+  } catch {
+    return;
+  }
+  for (const root of roots) {
+    for (const dir of [`lxc.monitor.${name}`, `lxc.payload.${name}`]) {
+      try {
+        rmdirSync(join(root, dir));
+      } catch {
+        // absent, or still in use
+      }
+    }
+  }
 }

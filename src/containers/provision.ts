@@ -1,6 +1,7 @@
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync, chownSync, chmodSync } from "node:fs";
 import { dirname, isAbsolute, join, normalize, resolve } from "node:path";
 import { PatchrollError } from "../errors/patchroll-error.js";
+import { removeLeftoverCgroups } from "./cgroup-pids.js";
 import { type ContainerInfo, getContainer } from "./discover.js";
 import type { ContainerDriver } from "./driver.js";
 import { ensureHostRoot } from "./host-root.js";
@@ -169,6 +170,7 @@ export async function destroyContainer(lxcPath: string, name: string, options: {
     await driver.stop(name, options.stopTimeoutSec ?? 10);
     const state = await driver.state(name);
     if (state !== "STOPPED") throw new PatchrollError("CONTAINER_FAILED", `container ${name} is ${state} after stopping it; its directory ${dir} is kept. Stop it with lxc-stop -k -P ${lxcPath} -n ${name} and retry.`);
+    removeLeftoverCgroups(name);
   }
   removeTreeSafely(dir);
 }

@@ -11,11 +11,12 @@ export type CopyStartHook = (pid: number) => void | Promise<void>;
  * (coreutils manual, "--preserve"). Naming the attributes makes a lost `trusted.overlay.*` xattr an error.
  * As root this keeps owners, modes (setuid, ACLs), nanosecond times (symlinks too), hardlinks inside the
  * tree, all xattrs (trusted.*, security.capability, user.*), device nodes (whiteouts are char 0/0), fifos,
- * sockets and holes (`--sparse=auto`); `--reflink=auto` clones extents where the filesystem can (btrfs, xfs).
+ * sockets and holes (`--sparse=auto`); `--reflink=auto` clones extents where the filesystem can (btrfs, xfs);
+ * `--one-file-system` keeps out anything mounted below the delta.
  * Not kept: inode flags (chattr +i/+a) and ctime, which no copy can set.
  */
 export function cpArgs(src: string, dst: string): string[] {
-  return ["-dR", "--preserve=mode,ownership,timestamps,links,xattr", "--reflink=auto", "--sparse=auto", "--no-target-directory", "--", src, dst];
+  return ["-dR", "--one-file-system", "--preserve=mode,ownership,timestamps,links,xattr", "--reflink=auto", "--sparse=auto", "--no-target-directory", "--", src, dst];
 }
 
 /** Copies tree `src` to the new path `dst` exactly (see {@link cpArgs}); rejects with cp's own complaint. */

@@ -1,4 +1,4 @@
-import { readdir, rename } from "node:fs/promises";
+import { lstat, readdir, rename } from "node:fs/promises";
 import { basename, dirname, resolve } from "node:path";
 import type { Logger } from "../log/logger.js";
 import { silentLogger } from "../log/logger.js";
@@ -50,6 +50,10 @@ export async function restoreDelta(opts: RestoreOptions): Promise<void> {
   const deltaDir = resolve(opts.deltaDir);
   const parent = dirname(deltaDir);
   const paths = restorePaths(deltaDir, info.id);
+  const [deltaStat, parentStat] = await Promise.all([lstat(deltaDir).catch(() => undefined), lstat(parent)]);
+  if (deltaStat !== undefined && deltaStat.dev !== parentStat.dev) {
+    throw new PatchrollError("SNAPSHOT_FAILED", `${deltaDir} is a mount point; a restore replaces the delta by renames within ${parent} and cannot do that. Keep deltas as plain dirs; the delta was not touched.`);
+  }
 
   await withSnapshotLock(dirname(snapshotPath), `restore ${info.id} into ${deltaDir}`, async () => {
     try {

@@ -66,6 +66,8 @@ export function redisOptions(config: Pick<Config, "redis" | "stateDir">, role: C
 export async function connectRedis(config: Pick<Config, "redis" | "stateDir">, role: ConnectionRole): Promise<Redis> {
   const options = redisOptions(config, role);
   const client = new Redis({ ...options, lazyConnect: true });
+  // Connection errors surface through connect() and the commands; without a listener ioredis also prints them.
+  client.on("error", () => {});
   try {
     await client.connect();
   } catch (err) {

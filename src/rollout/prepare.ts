@@ -13,9 +13,16 @@ export interface Prepared {
   scans: ContainerScan[];
 }
 
-/** Names of the packages an event really changed (a bare configure changes no files). */
+/**
+ * Actions that leave containers running outdated files of a package that is still there: only these call
+ * for a rollout. A fresh install has no old files to run; a removal leaves nothing to restart onto (a
+ * restart would break what still uses the files); a bare configure changes no files.
+ */
+const ROLLOUT_ACTIONS: ReadonlySet<string> = new Set(["upgrade", "downgrade", "reinstall"]);
+
+/** Names of the packages whose change calls for restarting the containers that use them. */
 export function changedPackages(event: Pick<AptEvent, "packages">): string[] {
-  return [...new Set(event.packages.filter((p) => p.action !== "configure").map((p) => p.name))];
+  return [...new Set(event.packages.filter((p) => ROLLOUT_ACTIONS.has(p.action)).map((p) => p.name))];
 }
 
 /** Looks at every container on the host for the event's packages and plans the rollout. Read-only. */

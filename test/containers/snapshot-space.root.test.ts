@@ -104,4 +104,15 @@ describe("free space (real tmpfs mounts, root)", () => {
     expect(await compareTrees(delta, join(root, "restore-ref"))).toEqual([]);
     expect(await readdir(fs)).toEqual(["delta0"]);
   });
+
+  it("refuses to restore into a delta that is a mount point, which renames cannot replace", async () => {
+    const source = await deltaOf("mp-source", { "a": Buffer.from("a") });
+    const info = await snapshotDelta({ deltaDir: source, snapshotsDir: join(root, "mp-snaps"), id: "s1" });
+    await mkdir(join(root, "mp"));
+    const delta = await smallFs("mp/delta0", "size=1m");
+    await writeFile(join(delta, "current"), "x");
+    await expect(restoreDelta({ snapshot: info, deltaDir: delta })).rejects.toMatchObject({ code: "SNAPSHOT_FAILED", message: expect.stringContaining("is a mount point") });
+    expect(await readdir(delta)).toEqual(["current"]);
+    expect(await readdir(join(root, "mp"))).toEqual(["delta0"]);
+  });
 });

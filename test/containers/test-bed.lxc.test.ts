@@ -27,6 +27,9 @@ describe("lxcTestBed", () => {
     expect(existsSync(bed.lxcPath)).toBe(false);
     expect(mountsUnder(readMountInfo(), bed.lxcPath)).toEqual([]);
     for (const p of pids) expect(existsSync(`/proc/${p}`)).toBe(false);
+    for (const h of ["pids", "memory", "unified", "systemd"]) {
+      for (const n of [a.name, b.name]) expect(existsSync(`/sys/fs/cgroup/${h}/lxc.payload.${n}`) || existsSync(`/sys/fs/cgroup/${h}/lxc.monitor.${n}`)).toBe(false);
+    }
   });
 
   it("sweeps a bed whose owner process died before its cleanup ran", async () => {

@@ -4,13 +4,13 @@ import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { scanContainer, scanHost, verifyPatched } from "../../src/detect/scan.js";
-import { withDpkgLock } from "../helpers/dpkg-lock.js";
+import { runDpkg } from "../helpers/dpkg-lock.js";
 import { lxcTestBed, type TestBed } from "../helpers/lxc.js";
 
 // A package of our own, unique to this run, that ships the binary the container runs as its service.
 const pkg = `prt-stale-${randomBytes(4).toString("hex")}`;
 const binary = `/usr/lib/${pkg}/busybox`;
-const dpkg = (args: string[]) => withDpkgLock(() => execa("dpkg", args, { timeout: 120_000, forceKillAfterDelay: 5000, env: { DEBIAN_FRONTEND: "noninteractive" } }));
+const dpkg = runDpkg;
 let bed: TestBed;
 let work: string;
 

@@ -36,3 +36,22 @@ async function holdLock<T>(fn: () => Promise<T>, waitSec: number): Promise<T> {
     await holder;
   }
 }
+
+/**
+ * Runs `dpkg ARGS` under {@link withDpkgLock}. dpkg itself never waits for its own lock, and a process
+ * outside the tests (an operator's apt, apt-daily) may hold it: a "lock" failure is retried for up to
+ * `waitSec` seconds (default 300).
+ */
+export async function runDpkg(args: readonly string[], waitSec = 300): Promise<{ stdout: string; stderr: string }> {
+  return withDpkgLock(async () => {
+    const deadline = Date.now() + waitSec * 1000;
+    for (;;) {
+      const r = await execa("dpkg", args, { reject: false, timeout: 300_000, forceKillAfterDelay: 5000, env: { DEBIAN_FRONTEND: "noninteractive" } });
+      if (r.exitCode === 0) return { stdout: String(r.stdout), stderr: String(r.stderr) };
+      if (!/lock/i.test(String(r.stderr)) || Date.now() > deadline) {
+        throw new Error(`dpkg ${args.join(" ")} failed with exit code ${String(r.exitCode)}: ${String(r.stderr).trim()}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  });
+}

@@ -2,6 +2,7 @@ import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { removeLeftoverCgroups } from "../../src/containers/cgroup-pids.js";
 import { type ContainerInfo, getContainer } from "../../src/containers/discover.js";
 import { releaseHostRoot } from "../../src/containers/host-root.js";
 import { LxcDriver } from "../../src/containers/lxc-driver.js";
@@ -55,7 +56,9 @@ let exitHookInstalled = false;
 function forceCleanupSync(root: string): void {
   const run = (file: string, args: string[]) => spawnSync(file, args, { stdio: "ignore", timeout: 10_000 });
   for (const e of existsSync(root) ? readdirSync(root) : []) {
-    if (existsSync(join(root, e, "config"))) run("lxc-stop", ["-P", root, "-n", e, "-k"]);
+    if (!existsSync(join(root, e, "config"))) continue;
+    run("lxc-stop", ["-P", root, "-n", e, "-k"]);
+    if (isContainerName(e)) removeLeftoverCgroups(e);
   }
   for (let i = 0; i < 8; i++) {
     const inside = mountsUnder(readMountInfo(), root);

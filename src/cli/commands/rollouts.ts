@@ -1,8 +1,9 @@
 import type { Command } from "commander";
-import { PatchrollError } from "../../errors/patchroll-error.js";
+import { isPatchrollError, PatchrollError } from "../../errors/patchroll-error.js";
 import { readJournal } from "../../journal/journal.js";
 import { RolloutStore, type RolloutState } from "../../rollout/rollout-store.js";
 import { journalFile } from "../../journal/paths.js";
+import { journalState } from "../../rollout/resume.js";
 import { type CliContext, configFor, wantsJson } from "../context.js";
 import { json, table } from "../output.js";
 import { withRedis } from "../with-redis.js";
@@ -30,17 +31,21 @@ export function registerRollouts(program: Command, ctx: CliContext): void {
     .description("show a rollout: state, containers and every journaled step")
     .action(async (id: string, _opts: unknown, cmd: Command) => {
       const { config } = configFor(cmd, ctx);
-      const state = await withRedis(config, (r) => new RolloutStore(r, config).get(id));
+      // The journal is the record: with Redis away (or flushed) the rollout is still shown from it.
+      const state = await withRedis(config, (r) => new RolloutStore(r, config).get(id)).catch((err: unknown) => {
+        if (isPatchrollError(err, "REDIS_UNAVAILABLE")) return undefined;
+        throw err;
+      });
       const journal = readJournal(journalFile(config, id));
       if (state === undefined && journal.entries.length === 0) throw new PatchrollError("NOT_FOUND", `no rollout ${id} on host ${config.hostId}; see patchroll rollouts list`);
       if (wantsJson(cmd)) return ctx.output.out(json({ rollout: state ?? null, journal: journal.entries, problems: journal.problems }));
       const lines = [
         `rollout  ${id}`,
-        `status   ${state?.status ?? "(not in Redis; from the journal)"}`,
+        `status   ${state?.status ?? `${journalState(journal.entries).ended ?? "unknown"} (Redis unavailable or flushed: from the journal)`}`,
         ...(state?.haltReason ? [`halted   ${state.haltReason}`] : []),
         `progress ${state ? progressText(state) : "-"}`,
         "",
-        table(["CONTAINER", "OUTCOME", "REASON"], (state?.outcomes ?? []).map((o) => [o.container, o.outcome, o.reason])),
+        table(["CONTAINER", "OUTCOME", "REASON"], (state?.outcomes ?? [...journalState(journal.entries).finished.values()]).map((o) => [o.container, o.outcome, o.reason])),
         "",
         ...journal.entries.map((e) => `${e.ts}  ${e.type.padEnd(16)} ${e.container ?? ""} ${summary(e.data)}`.trimEnd()),
       ];

@@ -119,7 +119,8 @@ export const UU_MESSAGE_PATTERNS: readonly UuPattern[] = [
   { kind: "notice", re: /^Shutdown msg: /s },
   { kind: "error", re: /^Failed to issue shutdown: (.*)$/s, fields: detail(1) },
   // main(), logging and mail set-up, configuration
-  { kind: "fatal", re: /^Lock file is already taken, exiting$/, fields: () => ({ reason: "another unattended-upgrade holds its lock" }) },
+  // A second instance gives up before its run starts; the line lands inside the first instance's run.
+  { kind: "skipped", re: /^Lock file is already taken, exiting$/ },
   { kind: "notice", re: /^(?:Enabled logging to syslog via \S+ facility|Syslog facility \S+ was not found)/ },
   { kind: "notice", re: /^No \/usr\/bin\/mail or \/usr\/sbin\/sendmail, can not send mail\./ },
   { kind: "notice", re: /^Could not open .* for saving list of packages kept back\.$/s },

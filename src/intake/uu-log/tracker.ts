@@ -185,7 +185,7 @@ function apply(r: OpenRun, e: UuMessage): void {
     default:
       break;
   }
-  if ((e.level === "ERROR" || e.level === "CRITICAL" || e.level === "WARNING") && r.errors.length < MAX_ERRORS) {
+  if ((e.level === "ERROR" || e.level === "CRITICAL" || e.level === "WARNING") && e.kind !== "skipped" && r.errors.length < MAX_ERRORS) {
     r.errors.push(e.message.slice(0, MAX_ERROR_CHARS));
     r.continuing = r.errors.length - 1;
   }

@@ -91,6 +91,16 @@ describe("LogFollower on plain appends", () => {
     expect(texts(got)).toEqual(written);
   });
 
+  it("finds appends by polling alone when fs.watch is off", async () => {
+    const { log } = setup("poll");
+    writeFileSync(log, "");
+    const { f, got } = follower({ path: log, pollMs: 50, watch: false });
+    await f.start();
+    const written = appendLines(log, "p", 1, 5);
+    await waitUntil(() => got.length >= 5, "5 lines");
+    expect(texts(got)).toEqual(written);
+  });
+
   it("cuts over-long lines and names file and line in the warning", async () => {
     const { log } = setup("huge");
     writeFileSync(log, `short\n${"x".repeat(5000)}\nafter\n`);

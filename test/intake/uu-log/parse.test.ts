@@ -32,7 +32,7 @@ const samples: [string, string, Record<string, unknown>?][] = [
   ["ERROR Apt returned an error, exiting", "fatal"],
   ["ERROR Cache has broken packages, exiting", "fatal"],
   ["ERROR The URI http://deb.debian.org/x.deb failed to download, aborting", "fatal", { reason: "download of http://deb.debian.org/x.deb failed" }],
-  ["ERROR Lock file is already taken, exiting", "fatal"],
+  ["ERROR Lock file is already taken, exiting", "skipped"],
   ["ERROR An error occurred: 404  Not Found", "error", { detail: "404  Not Found" }],
   ["INFO Package prblack is blacklisted.", "kept-back", { pkg: "prblack", reason: "blacklisted" }],
   ["INFO Package libc6 is marked to be held back.", "kept-back", { pkg: "libc6", reason: "held" }],

@@ -122,6 +122,13 @@ describe("UuRunTracker", () => {
     expect(runsOf(reboot)[0]).toMatchObject({ outcome: { status: "ok" }, rebootRequired: true, packages: [] });
   });
 
+  it("does not let a second instance that found the lock taken spoil the run in progress", () => {
+    const lines = OK_RUN.split("\n");
+    lines.splice(5, 0, L(22, "ERROR", "Lock file is already taken, exiting"));
+    const [run] = runsOf(lines.join("\n"));
+    expect(run!.outcome).toEqual({ status: "ok" });
+  });
+
   it("ignores lines outside runs and dpkg blocks from before the run", () => {
     const early = blocksOf("Log started: 2026-11-23  05:40:00\nSetting up old (1) ...\nLog ended: 2026-11-23  05:40:01");
     const [run] = runsOf(`${L(0, "ERROR", "Lock file is already taken, exiting")}\n${OK_RUN}`, early);

@@ -80,6 +80,7 @@ export class RootdirSandbox {
         "loader.exec_module(uu)",
         "opts = uu.Options()",
         "opts.minimal_upgrade_steps = True",
+        "opts.verbose = True",
         "sys.exit(uu.main(opts, rootdir=sys.argv[1]))",
         "",
       ].join("\n"),
@@ -104,8 +105,10 @@ export class RootdirSandbox {
 
   /** Runs unattended-upgrades once on the sandbox, for real (not a dry run). */
   async unattendedUpgrade(): Promise<{ exitCode: number | undefined; output: string }> {
-    const r = await run(PYTHON, [join(this.dir, "run-uu.py"), this.root], { APT_CONFIG: join(this.dir, "init.conf") });
-    return { exitCode: r.exitCode, output: `${r.stdout}\n${r.stderr}` };
+    return whenUuLockFree(async () => {
+      const r = await run(PYTHON, [join(this.dir, "run-uu.py"), this.root], { APT_CONFIG: join(this.dir, "init.conf") });
+      return { exitCode: r.exitCode, output: `${r.stdout}\n${r.stderr}` };
+    });
   }
 }
 
@@ -145,14 +148,16 @@ export async function dryRunCli(dir: string, options: { failPreInvoke?: boolean 
   // CLI: put back what was there.
   const progress = "/var/run/unattended-upgrades.progress";
   const before = existsSync(progress) ? readFileSync(progress) : undefined;
-  let r;
-  try {
-    r = await run("unattended-upgrade", ["--dry-run", "-d"], env);
-  } finally {
-    if (before === undefined) rmSync(progress, { force: true });
-    else writeFileSync(progress, before);
-  }
-  return { logDir, exitCode: r.exitCode, output: `${r.stdout}\n${r.stderr}`, pkg: target.name };
+  const r = await whenUuLockFree(async () => {
+    try {
+      const out = await run("unattended-upgrade", ["--dry-run", "-d"], env);
+      return { exitCode: out.exitCode, output: `${out.stdout}\n${out.stderr}` };
+    } finally {
+      if (before === undefined) rmSync(progress, { force: true });
+      else writeFileSync(progress, before);
+    }
+  });
+  return { logDir, ...r, pkg: target.name };
 }
 
 async function pickInstalled(): Promise<{ name: string; arch: string }> {
@@ -162,4 +167,16 @@ async function pickInstalled(): Promise<{ name: string; arch: string }> {
     if (r.exitCode === 0 && m !== null) return { name, arch: m[1]! };
   }
   throw new Error("no suitable installed package to stand in for an upgrade");
+}
+
+/**
+ * unattended-upgrades allows one run per machine (/run/unattended-upgrades.lock); other tests on this
+ * machine run it too, not always under our dpkg test lock. Try again while the lock is taken (bounded).
+ */
+async function whenUuLockFree<T extends { output: string }>(attempt: () => Promise<T>, tries = 240): Promise<T> {
+  for (let i = 1; ; i++) {
+    const r = await attempt();
+    if (i >= tries || !/Lock file is already taken|Lock could not be acquired/.test(r.output)) return r;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
 }
