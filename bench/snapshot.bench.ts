@@ -3,10 +3,11 @@
  * ones), next to a plain `cp -a` of the same data (with and without a syncfs, since a snapshot syncs).
  * Run as root: `npx tsc -p tsconfig.json && node dist/bench/snapshot.bench.js [--dir /var/tmp] [--runs 3]`.
  * Page cache is warm (the bench never drops caches, which would disturb the rest of the machine).
+ * restoreDelta's time includes removing the replaced delta.
  */
 import { createHash } from "node:crypto";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { execa } from "execa";
@@ -47,6 +48,12 @@ async function buildDelta(dir: string, s: Shape): Promise<void> {
     await writeFile(join(dir, "var/lib", `big${i}.bin`), Buffer.concat(chunks).subarray(0, s.bigSize));
   }
   await execa("sync", ["-f", dir]);
+}
+
+/** Removes a tree outside the timed parts, then syncs, so freed blocks (discard) are not billed to the next step. */
+async function removeAndSettle(path: string): Promise<void> {
+  await rm(path, { recursive: true });
+  await execa("sync", ["-f", dirname(path)]);
 }
 
 async function timed(fn: () => Promise<unknown>): Promise<number> {
@@ -91,12 +98,12 @@ async function main(): Promise<void> {
       for (let r = 0; r < runs; r += 1) {
         const plain = join(dir, `plain-${r}`);
         t.cp.push(await timed(() => execa("cp", ["-a", delta, plain])));
-        await rm(plain, { recursive: true });
+        await removeAndSettle(plain);
         t.cpSync.push(await timed(async () => {
           await execa("cp", ["-a", delta, plain]);
           await execa("sync", ["-f", plain]);
         }));
-        await rm(plain, { recursive: true });
+        await removeAndSettle(plain);
         const snapshotsDir = join(dir, "snapshots");
         let info: Awaited<ReturnType<typeof snapshotDelta>> | undefined;
         t.snap.push(await timed(async () => {
@@ -105,7 +112,7 @@ async function main(): Promise<void> {
         const taken = info;
         if (taken === undefined) throw new Error("no snapshot");
         t.restore.push(await timed(() => restoreDelta({ snapshot: taken, deltaDir: delta, margin: { bytes: 0, inodes: 0 } })));
-        await rm(snapshotsDir, { recursive: true });
+        await removeAndSettle(snapshotsDir);
       }
       const files = s.smallFiles + s.bigFiles;
       const mibps = (ms: number): string => `${(total / MiB / (ms / 1000)).toFixed(0)} MiB/s`;

@@ -86,12 +86,10 @@ find_apt() {
   [ -n "$apt_pid" ]
 }
 
-# record_start KIND: checks the spool dir and sets the apt run identity (apt_pid, apt_start, apt_comm), boot,
-# tmp (the temp file) and awk_head, an awk function that writes the record's header to the temp file and
-# returns the record's final name (it needs -v tmp, spool, kind, boot, pid, apt, and clock: the file to
-# read the time from). The wall clock comes from `date +%s%N` piped into the hook's awk, so both start
-# at once (one fork+exec costs ~1 ms on a small VM; two in a pipeline cost about one).
-# Returns 1 (after saying why) when the spool dir cannot take a record.
+# record_start KIND: checks the spool dir and sets kind, the apt run identity (apt_pid, apt_start,
+# apt_comm), boot and tmp (the temp file). Returns 1 (after saying why) when the spool dir cannot take a
+# record. A record's header is "patchroll-spool 1", kind, boot, "apt PID START COMM", time-ns (see
+# src/intake/spool-record.ts); its name NS-HOOKPID-KIND.rec sorts oldest first.
 record_start() {
   if [ ! -d "$spool" ] && ! mkdir -p -m 0750 "$spool" 2>/dev/null; then
     say "$hook_name: cannot create spool dir $spool, no record written"; return 1
@@ -103,12 +101,6 @@ record_start() {
   read -r boot < /proc/sys/kernel/random/boot_id 2>/dev/null || boot=unknown
   tmp="$spool/.tmp-$$-$1"
   kind=$1
-  awk_head='
-    function head(   ns) {
-      if ((getline ns < clock) <= 0 || ns !~ /^[0-9]+$/) ns = 0
-      printf "patchroll-spool 1\nkind %s\nboot %s\napt %s\ntime-ns %s\n", kind, boot, apt, ns > tmp
-      return spool "/" ns "-" pid "-" kind ".rec"
-    }'
 }
 
 # record_commit REC: makes the written temp file durable and visible as REC: fsync it, rename it, fsync the dir.

@@ -34,65 +34,43 @@ const hostIdPattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
 /** The whole configuration of patchroll: one file, `PATCHROLL_*` overrides and flags, in that order. */
 export const ConfigSchema = z.strictObject({
-  /** Names this host in every Redis key, queue and journal. Default: the machine's hostname. */
-  hostId: z.string().regex(hostIdPattern, "letters, digits, '.', '_' or '-'").default(() => safeHostname()),
-  /** Where patchroll keeps its state: embedded Redis, snapshots, captures, checkpoints. */
-  stateDir: z.string().startsWith("/").default("/var/lib/patchroll"),
-  /** Where the apt hooks drop their records. Must be on a local filesystem. */
-  spoolDir: z.string().startsWith("/").default("/var/spool/patchroll"),
-  /** Append-only journal of every decision and step; reports are built from it alone. */
-  journalDir: z.string().startsWith("/").default("/var/log/patchroll"),
+  hostId: z.string().regex(hostIdPattern, "letters, digits, '.', '_' or '-'").default(() => safeHostname()).describe("Names this host in every Redis key, queue and journal. Default: the machine's hostname."),
+  stateDir: z.string().startsWith("/").default("/var/lib/patchroll").describe("Where patchroll keeps its state: embedded Redis, snapshots, captures, checkpoints."),
+  spoolDir: z.string().startsWith("/").default("/var/spool/patchroll").describe("Where the apt hooks drop their records. Must be on a local filesystem."),
+  journalDir: z.string().startsWith("/").default("/var/log/patchroll").describe("Append-only journal of every decision and step; reports are built from it alone."),
   log: z.strictObject({
-    level: z.enum(["trace", "debug", "info", "warn", "error", "fatal"]).default("info"),
-  }).prefault({}),
+    level: z.enum(["trace", "debug", "info", "warn", "error", "fatal"]).default("info").describe("Least severe level written."),
+  }).prefault({}).describe("Logging: pino JSON lines on stdout (journald keeps them)."),
   redis: z.strictObject({
-    /** A shared Redis (`redis://` or `rediss://`). Unset: the daemon runs its own redis-server. */
-    url: z.string().regex(/^rediss?:\/\//, "a redis:// or rediss:// URL").optional(),
-    /** Redis Sentinel: the master group name and the sentinels (`host:port`). */
+    url: z.string().regex(/^rediss?:\/\//, "a redis:// or rediss:// URL").optional().describe("A shared Redis (`redis://` or `rediss://`). Unset: the daemon runs its own redis-server."),
     sentinel: z.strictObject({
-      name: z.string().min(1),
-      sentinels: z.array(z.string().regex(/^[^:]+:\d+$/, "host:port")).min(1),
-      password: z.string().optional(),
-    }).optional(),
-    /** Password for `url` when it does not carry one. Redacted in every output. */
-    password: z.string().optional(),
-    /** First part of every key; the host id follows, both inside one hash tag: `{patchroll:HOST}`. */
-    prefix: z.string().regex(/^[A-Za-z0-9._-]+$/, "letters, digits, '.', '_' or '-'").default("patchroll"),
-    /** The embedded redis-server binary, used when neither `url` nor `sentinel` is set. */
-    serverBinary: z.string().default("redis-server"),
-  }).prefault({}),
+      name: z.string().min(1).describe("The master group name."),
+      sentinels: z.array(z.string().regex(/^[^:]+:\d+$/, "host:port")).min(1).describe("The sentinels, as `host:port`."),
+      password: z.string().optional().describe("Password of the sentinels. Redacted in every output."),
+    }).optional().describe("Redis Sentinel instead of `url`: the master group name and the sentinels."),
+    password: z.string().optional().describe("Password for `url` when it does not carry one. Redacted in every output."),
+    prefix: z.string().regex(/^[A-Za-z0-9._-]+$/, "letters, digits, '.', '_' or '-'").default("patchroll").describe("First part of every key; the host id follows, both inside one hash tag: `{patchroll:HOST}`."),
+    serverBinary: z.string().default("redis-server").describe("The embedded redis-server binary, used when neither `url` nor `sentinel` is set."),
+  }).prefault({}).describe("Where queues and live state live. Unset: the daemon runs its own redis-server on a unix socket under `stateDir`."),
   lxc: z.strictObject({
-    /** LXC's container directory (`lxc-* -P`). */
-    path: z.string().startsWith("/").default("/var/lib/lxc"),
-    /** Where the host root is bind-mounted to serve as every container's lower layer. */
-    hostRoot: z.string().startsWith("/").default("/var/lib/lxc/host/rootfs"),
-    /** Seconds `lxc-stop` waits for a clean stop before it kills. */
-    stopTimeoutSec: z.number().int().min(1).max(600).default(10),
-  }).prefault({}),
+    path: z.string().startsWith("/").default("/var/lib/lxc").describe("LXC's container directory (`lxc-* -P`)."),
+    hostRoot: z.string().startsWith("/").default("/var/lib/lxc/host/rootfs").describe("Where the host root is bind-mounted to serve as every container's lower layer."),
+    stopTimeoutSec: z.number().int().min(1).max(600).default(10).describe("Seconds `lxc-stop` waits for a clean stop before it kills."),
+  }).prefault({}).describe("The LXC containers patchroll manages."),
   rollout: z.strictObject({
-    /** Batch sizes, first to last; the last repeats until every container is done. */
-    batches: z.array(BatchSize).min(1).default([1, "100%"]),
-    /** Which containers a package change restarts: those running its old files, or every managed one. */
-    select: z.enum(["stale", "all"]).default("stale"),
-    /** Health checks in a row that must pass before a container counts as healthy. */
-    healthyAfter: z.number().int().min(1).max(100).default(2),
-    /** Health checks in a row that must fail before a container counts as unhealthy. */
-    unhealthyAfter: z.number().int().min(1).max(100).default(3),
-    /** Pause between two health checks of one container. */
-    healthIntervalMs: z.number().int().min(10).max(600_000).default(200),
-    /** Give up on a container that is not healthy this long after its start. */
-    healthTimeoutMs: z.number().int().min(100).max(3_600_000).default(30_000),
-    /** Time a batch must stay healthy before the next one starts. */
-    bakeMs: z.number().int().min(0).max(86_400_000).default(0),
-    /** Containers of one batch restarted at the same time. */
-    maxParallel: z.number().int().min(1).max(1000).default(4),
-    /** Failed containers tolerated before the rollout halts (count). Default 0: the first failure halts. */
-    maxFailures: z.number().int().min(0).default(0),
-  }).prefault({}),
+    batches: z.array(BatchSize).min(1).default([1, "100%"]).describe("Batch sizes, first to last; the last repeats until every container is done."),
+    select: z.enum(["stale", "all"]).default("stale").describe("Which containers a package change restarts: those running its old files, or every managed one."),
+    healthyAfter: z.number().int().min(1).max(100).default(2).describe("Health checks in a row that must pass before a container counts as healthy."),
+    unhealthyAfter: z.number().int().min(1).max(100).default(3).describe("Health checks in a row that must fail before a container counts as unhealthy."),
+    healthIntervalMs: z.number().int().min(10).max(600_000).default(200).describe("Pause between two health checks of one container."),
+    healthTimeoutMs: z.number().int().min(100).max(3_600_000).default(30_000).describe("Give up on a container that is not healthy this long after its start."),
+    bakeMs: z.number().int().min(0).max(86_400_000).default(0).describe("Time a batch must stay healthy before the next one starts."),
+    maxParallel: z.number().int().min(1).max(1000).default(4).describe("Containers of one batch restarted at the same time."),
+    maxFailures: z.number().int().min(0).default(0).describe("Failed containers tolerated before the rollout halts (count). Default 0: the first failure halts."),
+  }).prefault({}).describe("How a package change becomes restarts: batches, health, failure budget."),
   snapshots: z.strictObject({
-    /** Snapshots kept per container; older ones are pruned after a successful restart. */
-    keep: z.number().int().min(1).max(100).default(3),
-  }).prefault({}),
+    keep: z.number().int().min(1).max(100).default(3).describe("Snapshots kept per container; older ones are pruned after a successful restart."),
+  }).prefault({}).describe("Copies of a container's delta taken before each restart."),
 });
 
 export type Config = Readonly<z.infer<typeof ConfigSchema>>;

@@ -3,6 +3,8 @@ import type { Worker } from "bullmq";
 import type { Config } from "../config/schema.js";
 import type { ContainerDriver } from "../containers/driver.js";
 import { LxcDriver } from "../containers/lxc-driver.js";
+import { discoverContainers } from "../containers/discover.js";
+import { ensureHostRoot } from "../containers/host-root.js";
 import { EventStore } from "../intake/event-store.js";
 import { SpoolIngest } from "../intake/spool-ingest.js";
 import type { SpoolRecord } from "../intake/spool-record.js";
@@ -42,6 +44,7 @@ export class Daemon {
 
   async start(): Promise<void> {
     const { config, logger } = this;
+    await this.remountHostRoot();
     if (usesEmbeddedRedis(config)) {
       this.supervisor = new RedisSupervisor({ stateDir: config.stateDir, binary: config.redis.serverBinary, logger });
       await this.supervisor.start();
@@ -78,6 +81,19 @@ export class Daemon {
     });
     await this.ingest.start();
     logger.info({ hostId: config.hostId, spool: config.spoolDir, journal: config.journalDir }, "patchroll daemon started");
+  }
+
+  /**
+   * The host root bind mount does not survive a reboot, and without it no managed container starts:
+   * put it back when some container's lower layer is the configured host root.
+   */
+  private async remountHostRoot(): Promise<void> {
+    const { lxc } = this.config;
+    const containers = await discoverContainers({ lxcPath: lxc.path, hostRoot: lxc.hostRoot, driver: this.options.driver ?? new LxcDriver(lxc.path) });
+    if (containers.some((c) => c.lowerDirs.at(-1) === lxc.hostRoot)) {
+      const { mounted } = await ensureHostRoot(lxc.hostRoot);
+      if (mounted) this.logger.warn({ hostRoot: lxc.hostRoot }, "host root bind mount was missing (reboot?); mounted it again");
+    }
   }
 
   /** Drains: stops taking spool records, lets running jobs finish (up to `graceMs`), then closes. */

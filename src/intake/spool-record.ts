@@ -17,7 +17,6 @@ import { decodeAptValue, parseActionLine } from "./hook-payload.js";
  * time-ns 1795414768297758752
  * command-line apt-get%20install%20...    (pre-install, optional; %-encoded as in apt's config dump)
  * action prxdemo 1.2 amd64 none > 1.0 amd64 none /var/cache/apt/archives/prxdemo_1.0_amd64.deb
- * dpkg-state consistent                   (post-invoke: consistent | incomplete | unknown)
  * end                                     (a record without it is truncated)
  * ```
  */
@@ -29,9 +28,6 @@ export const MAX_SPOOL_RECORD_BYTES = 16 * 1024 * 1024;
 
 export const SpoolRecordKind = z.enum(["pre-install", "post-invoke"]);
 export type SpoolRecordKind = z.infer<typeof SpoolRecordKind>;
-
-export const DpkgState = z.enum(["consistent", "incomplete", "unknown"]);
-export type DpkgState = z.infer<typeof DpkgState>;
 
 /** One parsed spool record. */
 export const SpoolRecord = z.strictObject({
@@ -54,8 +50,6 @@ export const SpoolRecord = z.strictObject({
   commandLine: z.string().optional(),
   /** True when unattended-upgrades ran this apt run. */
   unattended: z.boolean(),
-  /** post-invoke: whether dpkg's status file showed a package left half-done after dpkg finished. */
-  dpkgState: DpkgState.optional(),
 });
 export type SpoolRecord = z.infer<typeof SpoolRecord>;
 
@@ -83,7 +77,7 @@ class LineError extends Error {
   }
 }
 
-const SINGLE_KEYS = new Set(["kind", "boot", "apt", "time-ns", "command-line", "dpkg-state"]);
+const SINGLE_KEYS = new Set(["kind", "boot", "apt", "time-ns", "command-line"]);
 
 /**
  * Parses a spool record. `file` is its path or name: the id is the name without `.rec`. Throws
@@ -154,16 +148,9 @@ function parseLines(text: string, file: string): SpoolRecord {
   if (time === null) throw new LineError(timeEntry.line, `time-ns ${JSON.stringify(timeEntry.value.slice(0, 40))} is not a time in nanoseconds since 1970`);
 
   const command = single.get("command-line");
-  const state = single.get("dpkg-state");
   if (kind.data === "post-invoke") {
     const misplaced = actions[0] ?? command;
     if (misplaced !== undefined) throw new LineError(misplaced.line, "a post-invoke record carries no actions or command line");
-  } else if (state !== undefined) throw new LineError(state.line, "a pre-install record carries no dpkg-state");
-  let dpkgState: DpkgState | undefined;
-  if (state !== undefined) {
-    const parsed = DpkgState.safeParse(state.value);
-    if (!parsed.success) throw new LineError(state.line, `dpkg-state ${JSON.stringify(state.value.slice(0, 40))} is not consistent, incomplete or unknown`);
-    dpkgState = parsed.data;
   }
 
   const packages = actions.map(({ value, line }) => {
@@ -187,7 +174,6 @@ function parseLines(text: string, file: string): SpoolRecord {
     packages,
     unattended: isUnattended(aptComm, commandLine),
     ...(commandLine === undefined ? {} : { commandLine }),
-    ...(dpkgState === undefined ? {} : { dpkgState }),
   };
   return SpoolRecord.parse(record);
 }
@@ -216,7 +202,6 @@ export interface SpoolRecordFields {
   commandLine?: string;
   /** Raw v3 action lines. */
   actions?: string[];
-  dpkgState?: DpkgState;
 }
 
 /** The text a hook writes for these fields (for tests, tools and replaying records). */
@@ -224,7 +209,6 @@ export function formatSpoolRecord(f: SpoolRecordFields): string {
   const lines = [`${HEADER} ${SPOOL_FORMAT_VERSION}`, `kind ${f.kind}`, `boot ${f.bootId}`, `apt ${f.aptPid} ${f.aptStart} ${f.aptComm}`, `time-ns ${f.timeNs}`];
   if (f.commandLine !== undefined) lines.push(`command-line ${f.commandLine.replace(/[%\s="]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, "0")}`)}`);
   for (const action of f.actions ?? []) lines.push(`action ${action}`);
-  if (f.dpkgState !== undefined) lines.push(`dpkg-state ${f.dpkgState}`);
   lines.push("end");
   return `${lines.join("\n")}\n`;
 }

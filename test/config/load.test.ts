@@ -65,3 +65,13 @@ describe("loadConfig", () => {
     expect(text).toContain("[redacted]");
   });
 });
+
+describe("docs/configuration.md", () => {
+  it("is the current rendering of the schema (npm run docs rewrites it)", async () => {
+    const { readFileSync } = await import("node:fs");
+    const { renderConfigReference } = await import("../../src/config/reference.js");
+    const committed = readFileSync(new URL("../../docs/configuration.md", import.meta.url), "utf8");
+    expect(committed).toBe(renderConfigReference());
+    for (const key of ["rollout.batches", "redis.url", "lxc.hostRoot", "PATCHROLL_ROLLOUT_BAKE_MS"]) expect(committed).toContain(key);
+  });
+});

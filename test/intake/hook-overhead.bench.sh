@@ -3,6 +3,8 @@
 #   sh test/intake/hook-overhead.bench.sh [N]        (root; installs and purges a throwaway package)
 # 1. Each hook alone, started as apt starts it (`/bin/sh -c "HOOK --spool DIR"`, a real v3 payload on
 #    stdin), N times: median and p90 of its wall time, minus the cost of the timing itself.
+#    With perf(1), also their CPU time (task-clock of all their processes): unlike wall time, it hardly
+#    changes when the machine is busy.
 # 2. Real `apt-get install --reinstall` of a tiny package, with and without the hooks configured,
 #    interleaved, N times each: medians and their difference (what a real apt run pays).
 set -eu
@@ -51,6 +53,11 @@ for hook in apt-pre-install-pkgs apt-post-invoke; do
   done
   printf '%-22s alone: median %.2f ms, p90 %.2f ms (n=%d, timing overhead %.2f ms subtracted)\n' "$hook" \
     "$(awk -v b="$base" '{ print $1 - b }' "$work/t.$hook" | median)" "$(awk -v b="$base" '{ print $1 - b }' "$work/t.$hook" | p90)" "$n" "$base"
+  if command -v perf > /dev/null; then
+    cpu=$(perf stat -r "$n" -x, -e task-clock /bin/sh -c "$hooks/$hook --spool $work/bspool < $work/payload" 2>&1 > /dev/null | awk -F, '/task-clock/ { print $1 }')
+    base_cpu=$(perf stat -r "$n" -x, -e task-clock /bin/sh -c ": < $work/payload" 2>&1 > /dev/null | awk -F, '/task-clock/ { print $1 }')
+    printf '%-22s CPU:   %.2f ms (perf task-clock, mean of %d, the sh -c that apt starts anyway (%.2f ms) subtracted)\n' "$hook" "$(awk -v a="$cpu" -v b="$base_cpu" 'BEGIN { print a - b }')" "$n" "$base_cpu"
+  fi
   rm -f "$work/bspool"/*.rec
 done
 i=0; : > "$work/t.plain"; : > "$work/t.hooked"
@@ -63,4 +70,4 @@ while [ $i -lt "$n" ]; do
 done
 a=$(median < "$work/t.plain"); b=$(median < "$work/t.hooked")
 printf 'apt-get install --reinstall: median %.1f ms without hooks, %.1f ms with hooks: +%.1f ms (n=%d each, interleaved)\n' "$a" "$b" "$(awk -v a="$a" -v b="$b" 'BEGIN { print b - a }')" "$n"
-printf 'spool records written by the hooked runs: %s\n' "$(ls "$work/spool" | wc -l)"
+printf 'spool records written by the hooked runs: %s; load average now: %s\n' "$(ls "$work/spool" | wc -l)" "$(cut -d' ' -f1-3 /proc/loadavg)"

@@ -23,7 +23,6 @@ kind post-invoke
 boot ${BOOT}
 apt 8281 99118 apt-get
 time-ns 1795414768547456602
-dpkg-state consistent
 end
 `;
 
@@ -52,7 +51,7 @@ describe("parseSpoolRecord", () => {
   it("gives the post-invoke record of the same apt run the same run key", () => {
     const post = parseSpoolRecord(POST, "1795414768547456602-8398-post-invoke.rec");
     expect(post.runKey).toBe(parseSpoolRecord(PRE, FILE).runKey);
-    expect(post).toMatchObject({ kind: "post-invoke", packages: [], dpkgState: "consistent", unattended: false });
+    expect(post).toMatchObject({ kind: "post-invoke", packages: [], unattended: false });
   });
 
   it("marks runs of unattended-upgrade, by process name or command line", () => {
@@ -76,7 +75,7 @@ describe("parseSpoolRecord", () => {
     ["a bad action", PRE.replace("**CONFIGURE**", "**WHAT**"), /line 8: action: last field "\*\*WHAT\*\*"/],
     ["a missing key", PRE.replace(/time-ns .*\n/, ""), /required key "time-ns" is missing/],
     ["text after end", `${PRE}kind pre-install\n`, /line 10: text after the end line/],
-    ["actions in a post-invoke record", POST.replace("dpkg-state consistent", "action prxdemo - - none < 1.0 all none /x.deb"), /line 6: a post-invoke record carries no actions/],
+    ["actions in a post-invoke record", POST.replace("end", "action prxdemo - - none < 1.0 all none /x.deb\nend"), /line 6: a post-invoke record carries no actions/],
     ["a bad time", PRE.replace("time-ns 1795414768297758752", "time-ns soon"), /line 5: time-ns "soon"/],
     ["a bad apt identity", PRE.replace("apt 8281 99118 apt-get", "apt eight"), /line 4: apt must be/],
   ])("refuses %s, naming the file and the line", (_what, text, reason) => {

@@ -49,7 +49,7 @@ describe("this machine's dpkg.log (read-only)", () => {
   });
 
   it("parses the dpkg.log that apt + dpkg wrote under unattended-upgrades (fixture)", async () => {
-    const fixture = fileURLToPath(new URL("../../fixtures/logs/dpkg-real-sandbox.log", import.meta.url));
+    const fixture = fileURLToPath(new URL("../../fixtures/logs/dpkg-real-sandbox.log.txt", import.meta.url));
     const { entries, warnings } = await parseAll([fixture]);
     expect(warnings).toEqual([]);
     const show = (gap: number) =>

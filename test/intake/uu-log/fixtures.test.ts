@@ -7,7 +7,7 @@ const fixture = (name: string): string => fileURLToPath(new URL(`../../fixtures/
 
 describe("real unattended-upgrades logs (fixtures)", () => {
   it("dry-run CLI: one successful and one failed run, no warnings", () => {
-    const { runs, warnings } = runsFromFiles(fixture("uu-real-dryrun.log"), fixture("uu-real-dryrun-dpkg.log"));
+    const { runs, warnings } = runsFromFiles(fixture("uu-real-dryrun.log.txt"), fixture("uu-real-dryrun-dpkg.log.txt"));
     expect(warnings).toEqual([]);
     expect(runs.map((r) => [r.packages, r.outcome.status, r.dryRun])).toEqual([
       [["zip"], "ok", true],
@@ -19,7 +19,7 @@ describe("real unattended-upgrades logs (fixtures)", () => {
   });
 
   it("rootdir runs: installed, failed in dpkg with a blacklisted package kept back, nothing to do", () => {
-    const { runs, warnings } = runsFromFiles(fixture("uu-real-rootdir.log"), fixture("uu-real-rootdir-dpkg.log"));
+    const { runs, warnings } = runsFromFiles(fixture("uu-real-rootdir.log.txt"), fixture("uu-real-rootdir-dpkg.log.txt"));
     expect(warnings).toEqual([]);
     expect(runs).toHaveLength(3);
     expect(runs[0]).toMatchObject({ packages: ["prdemo"], outcome: { status: "ok" }, keptBack: [], dpkg: { blocks: 1, setUp: ["prdemo"], failedPackages: [] } });

@@ -43,8 +43,8 @@ function watcher(o: Partial<UuLogWatcherOptions> & Pick<UuLogWatcherOptions, "lo
 const add = (file: string, lines: string[]): void => appendFileSync(file, lines.map((l) => `${l}\n`).join(""));
 
 describe("UuLogWatcher", () => {
-  const main = fixtureLines("uu-real-rootdir.log");
-  const dpkg = fixtureLines("uu-real-rootdir-dpkg.log");
+  const main = fixtureLines("uu-real-rootdir.log.txt");
+  const dpkg = fixtureLines("uu-real-rootdir-dpkg.log.txt");
   const runStarts = main.flatMap((l, i) => (l.includes("Starting unattended upgrades script") ? [i] : []));
 
   it("reports each run once its verdict is in, with its dpkg block", async () => {
