@@ -1,6 +1,6 @@
 #!/bin/sh
 # What patchroll's apt hooks add to a dpkg run, measured on this machine (prints numbers, asserts nothing).
-#   sh test/intake/hook-overhead.bench.sh [N]        (root; installs and purges a throwaway package)
+#   sh bench/hooks.bench.sh [N]   (npm run bench runs it)        (root; installs and purges a throwaway package)
 # 1. Each hook alone, started as apt starts it (`/bin/sh -c "HOOK --spool DIR"`, a real v3 payload on
 #    stdin), N times: median and p90 of its wall time, minus the cost of the timing itself.
 #    With perf(1), also their CPU time (task-clock of all their processes): unlike wall time, it hardly
@@ -8,8 +8,8 @@
 # 2. Real `apt-get install --reinstall` of a tiny package, with and without the hooks configured,
 #    interleaved, N times each: medians and their difference (what a real apt run pays).
 set -eu
-n=${1:-40}
-hooks=$(cd "$(dirname "$0")/../../hooks" && pwd)
+n=${1:-50}
+hooks=$(cd "$(dirname "$0")/../hooks" && pwd)
 work=$(mktemp -d /var/tmp/patchroll-bench-hooks-XXXXXX)
 pkg=prbench$$
 cleanup() { dpkg --purge "$pkg" >/dev/null 2>&1 || true; rm -rf "$work"; }
@@ -42,6 +42,8 @@ printf 'VERSION 3\nAPT::Architecture=amd64\nCommandLine::AsString=apt-get%%20ins
 ms() { awk -v s="$1" -v e="$2" 'BEGIN { printf "%.3f\n", (e - s) / 1e6 }'; }
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 p90() { sort -n | awk '{ v[NR] = $1 } END { print v[int(NR * 0.9 + 0.5)] }'; }
+p99() { sort -n | awk '{ v[NR] = $1 } END { i = int(NR * 0.99 + 0.999); if (i > NR) i = NR; print v[i] }'; }
+bench() { printf 'BENCH\thooks\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4"; }
 i=0; : > "$work/t.none"
 while [ $i -lt "$n" ]; do s=$(date +%s%N); e=$(date +%s%N); ms "$s" "$e" >> "$work/t.none"; i=$((i + 1)); done
 base=$(median < "$work/t.none")
@@ -51,8 +53,11 @@ for hook in apt-pre-install-pkgs apt-post-invoke; do
     s=$(date +%s%N); /bin/sh -c "$hooks/$hook --spool $work/bspool" < "$work/payload"; e=$(date +%s%N)
     ms "$s" "$e" >> "$work/t.$hook"; i=$((i + 1))
   done
-  printf '%-22s alone: median %.2f ms, p90 %.2f ms (n=%d, timing overhead %.2f ms subtracted)\n' "$hook" \
-    "$(awk -v b="$base" '{ print $1 - b }' "$work/t.$hook" | median)" "$(awk -v b="$base" '{ print $1 - b }' "$work/t.$hook" | p90)" "$n" "$base"
+  med=$(awk -v b="$base" '{ print $1 - b }' "$work/t.$hook" | median)
+  hi=$(awk -v b="$base" '{ print $1 - b }' "$work/t.$hook" | p99)
+  printf '%-22s alone: median %.2f ms, p99 %.2f ms (n=%d, timing overhead %.2f ms subtracted)\n' "$hook" "$med" "$hi" "$n" "$base"
+  bench "$hook median (wall)" "$med" ms "< 5"
+  bench "$hook p99 (wall)" "$hi" ms "< 20"
   if command -v perf > /dev/null; then
     cpu=$(perf stat -r "$n" -x, -e task-clock /bin/sh -c "$hooks/$hook --spool $work/bspool < $work/payload" 2>&1 > /dev/null | awk -F, '/task-clock/ { print $1 }')
     base_cpu=$(perf stat -r "$n" -x, -e task-clock /bin/sh -c ": < $work/payload" 2>&1 > /dev/null | awk -F, '/task-clock/ { print $1 }')
@@ -69,5 +74,6 @@ while [ $i -lt "$n" ]; do
   i=$((i + 1))
 done
 a=$(median < "$work/t.plain"); b=$(median < "$work/t.hooked")
+bench "apt-get --reinstall added (median)" "$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.1f", b - a }')" ms "-"
 printf 'apt-get install --reinstall: median %.1f ms without hooks, %.1f ms with hooks: +%.1f ms (n=%d each, interleaved)\n' "$a" "$b" "$(awk -v a="$a" -v b="$b" 'BEGIN { print b - a }')" "$n"
 printf 'spool records written by the hooked runs: %s; load average now: %s\n' "$(ls "$work/spool" | wc -l)" "$(cut -d' ' -f1-3 /proc/loadavg)"
