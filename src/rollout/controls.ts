@@ -1,0 +1,75 @@
+import type { Redis } from "ioredis";
+import { z } from "zod";
+import type { Config } from "../config/schema.js";
+import { RolloutJournal } from "../journal/journal.js";
+import { hostKey } from "../queue/names.js";
+
+/** What an operator can ask of a rollout. */
+export const ControlAction = z.enum(["pause", "resume", "abort", "approve", "retry"]);
+export type ControlAction = z.infer<typeof ControlAction>;
+
+export const ControlRequest = z.strictObject({
+  action: ControlAction,
+  rolloutId: z.string().min(1),
+  /** Who asks (a login name, "dashboard:TOKEN-NAME"); journaled. */
+  who: z.string().min(1),
+  /** Why, in the operator's words; journaled and shown in reports. */
+  why: z.string().min(1),
+  /** abort only: also roll back the containers already patched in completed batches. */
+  rollBackCompleted: z.boolean().optional(),
+});
+export type ControlRequest = z.infer<typeof ControlRequest>;
+
+/** The standing controls of a rollout as the runner sees them. */
+export interface ControlState {
+  paused: boolean;
+  aborted?: { who: string; why: string; rollBackCompleted: boolean };
+  /** Batches (1-based) whose approval gate was opened. */
+  approved: number[];
+}
+
+function controlsKey(config: Pick<Config, "hostId" | "redis">, rolloutId: string): string {
+  return hostKey(config, "rollout", rolloutId, "controls");
+}
+
+/**
+ * Records an operator's request: journaled first (who, why), then set in Redis where the running rollout
+ * reads it at its next step boundary. `retry` is acted on by the caller (it re-queues the rollout job).
+ */
+export async function requestControl(redis: Redis, config: Pick<Config, "hostId" | "redis" | "journalDir">, req: ControlRequest, batch?: number): Promise<ControlState> {
+  const r = ControlRequest.parse(req);
+  new RolloutJournal(config.journalDir, config.hostId, r.rolloutId).append({
+    type: `control.${r.action}`,
+    data: { who: r.who, why: r.why, ...(r.rollBackCompleted !== undefined ? { rollBackCompleted: r.rollBackCompleted } : {}), ...(batch !== undefined ? { batch } : {}) },
+  });
+  const key = controlsKey(config, r.rolloutId);
+  switch (r.action) {
+    case "pause":
+      await redis.hset(key, "paused", "1");
+      break;
+    case "resume":
+      await redis.hdel(key, "paused");
+      break;
+    case "abort":
+      await redis.hset(key, "aborted", JSON.stringify({ who: r.who, why: r.why, rollBackCompleted: r.rollBackCompleted ?? false }));
+      break;
+    case "approve":
+      await redis.hset(key, `approved:${batch ?? 0}`, JSON.stringify({ who: r.who, why: r.why }));
+      break;
+    case "retry":
+      await redis.hdel(key, "paused", "aborted");
+      break;
+  }
+  return readControls(redis, config, r.rolloutId);
+}
+
+/** The standing controls of a rollout. */
+export async function readControls(redis: Redis, config: Pick<Config, "hostId" | "redis">, rolloutId: string): Promise<ControlState> {
+  const all = await redis.hgetall(controlsKey(config, rolloutId));
+  const approved = Object.keys(all).filter((k) => k.startsWith("approved:")).map((k) => Number(k.slice("approved:".length)));
+  return {
+    paused: all["paused"] === "1",
+    ...(all["aborted"] !== undefined ? { aborted: JSON.parse(all["aborted"]) as NonNullable<ControlState["aborted"]> } : {}),
+    approved,
+  };
+}
