@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "bootstrap: run as root (LXC, dpkg and mounts need it)" >&2; exit 1; }
 
 packages=(lxc redis-server unattended-upgrades apt-utils dpkg-dev busybox gcc libc6-dev logrotate attr curl)
+# What only the test suite drives: a real browser for the dashboard and reports, Ansible for the role.
+packages+=(chromium ansible)
 missing=()
 for p in "${packages[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
 command -v npm >/dev/null || missing+=(npm)
@@ -21,6 +23,9 @@ if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then systemctl
 
 if [ ! -x node_modules/node/bin/node ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "bootstrap: npm ci (pins Node.js $(node -p 'require("./package.json").dependencies.node' 2>/dev/null || echo 24))"
-  npm ci --no-fund --no-audit --loglevel=error
+  # npm 11 can reject its own lock file when an optional platform package (msgpackr-extract's darwin and
+  # win32 builds) is not served by the registry (npm/cli#9846); `npm install` then installs the same
+  # locked versions without rewriting the lock.
+  npm ci --no-fund --no-audit --loglevel=error 2>/dev/null || npm install --no-fund --no-audit --loglevel=error
 fi
 echo "bootstrap: ready ($(node_modules/node/bin/node --version), $(lxc-start --version 2>/dev/null | head -1 | sed 's/^/lxc /'), $(redis-server --version | cut -d' ' -f3))"
