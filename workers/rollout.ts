@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { type Job, UnrecoverableError } from "bullmq";
 import { z } from "zod";
 import { pinOldFiles } from "../src/containers/pins.js";
-import { restoreDelta, snapshotDelta } from "../src/containers/snapshot.js";
+import { pruneSnapshots, restoreDelta, snapshotDelta } from "../src/containers/snapshot.js";
 import { verifyPatched } from "../src/detect/scan.js";
 import { getContainer } from "../src/containers/discover.js";
 import { RolloutJournal } from "../src/journal/journal.js";
@@ -12,7 +12,11 @@ import { journalState } from "../src/rollout/resume.js";
 import { type RolloutProgress, runRollout } from "../src/rollout/run-rollout.js";
 import type { RolloutState } from "../src/rollout/rollout-store.js";
 import { discoverContainers } from "../src/containers/discover.js";
+import { isFailure } from "../src/rollout/container-outcome.js";
+import { controlGate } from "../src/rollout/gates.js";
+import { MaintenanceWindows } from "../src/rollout/windows.js";
 import type { WorkerContext } from "./context.js";
+import { queueNotice } from "./notify.js";
 
 /** `rollouts` job: restart the containers an event affects, batch by batch. */
 export const ROLLOUT_JOB = "rollout";
@@ -57,7 +61,12 @@ export async function handleRollout(job: Job, ctx: WorkerContext): Promise<Rollo
     driver: ctx.driver,
     stopTimeoutSec: config.lxc.stopTimeoutSec,
     logger: log,
-    snapshot: async (t) => (await snapshotDelta({ deltaDir: t.deltaDir, snapshotsDir: snapshotsDirOf(config.lxc.path, t.name), id: rolloutId })).id,
+    snapshot: async (t) => {
+      const dir = snapshotsDirOf(config.lxc.path, t.name);
+      const info = await snapshotDelta({ deltaDir: t.deltaDir, snapshotsDir: dir, id: rolloutId, logger: log });
+      await pruneSnapshots(dir, config.snapshots.keep);
+      return info.id;
+    },
     restore: (t, id) => restoreDelta({ snapshot: join(snapshotsDirOf(config.lxc.path, t.name), id), deltaDir: t.deltaDir }),
     pin: (t) => pinOldFiles({ stateDir: config.stateDir, container: t.name, deltaDir: t.deltaDir, event, rolloutId }),
     verify: async (t) => {
@@ -68,18 +77,25 @@ export async function handleRollout(job: Job, ctx: WorkerContext): Promise<Rollo
     },
     ...(ctx.checkpoint !== undefined ? { checkpoint: ctx.checkpoint } : {}),
   };
+  const windows = new MaintenanceWindows(config.rollout.windows);
+  const gate = controlGate({ redis: ctx.redis, config, rolloutId, windows, approveAfter: config.rollout.approveAfter });
+  const forgiven = before.retried !== undefined ? [...before.finished.values()].filter(isFailure).length : 0;
   const result = await runRollout({
     plan,
     targets,
     policy: config.rollout,
     journal,
     deps,
+    gate,
     finished: before.finished,
+    forgivenFailures: forgiven,
+    onNotice: (n) => queueNotice(ctx.queues, config, n, log),
     onProgress: async (p) => {
       await job.updateProgress({ batch: p.batch, batches: p.batches, done: p.done, total: p.total, failures: p.failures });
       await ctx.rollouts.save({ ...state, ...p, updatedAt: new Date().toISOString() });
     },
   });
+  windows.close();
   log.info({ status: result.status, failures: result.failures, haltReason: result.haltReason }, "rollout finished");
   return result;
 }

@@ -3,9 +3,10 @@ import { redisOptions } from "../src/queue/connection.js";
 import { queuePrefix } from "../src/queue/names.js";
 import type { WorkerContext } from "./context.js";
 import { FINISH_RUN_JOB, handleFinishRun } from "./finish-run.js";
+import { handleNotify, NOTIFY_JOB } from "./notify.js";
 import { handleRollout, ROLLOUT_JOB } from "./rollout.js";
 
-/** Starts the host's workers: `apt-events` (finishing apt runs) and `rollouts` (one rollout at a time). */
+/** Starts the host's workers: `apt-events` (finishing apt runs), `rollouts` (one at a time), `notifications`. */
 export function startWorkers(ctx: WorkerContext): Worker[] {
   // ioredis options typed without exactOptionalPropertyTypes on BullMQ's side; same object either way.
   const common = { connection: redisOptions(ctx.config, "worker") as ConnectionOptions, prefix: queuePrefix(ctx.config) };
@@ -26,11 +27,19 @@ export function startWorkers(ctx: WorkerContext): Worker[] {
     // One rollout per host at a time; a long rollout keeps its lock renewed.
     { ...common, concurrency: 1, lockDuration: 60_000 },
   );
-  for (const w of [aptEvents, rollouts]) {
+  const notifications = new Worker(
+    "notifications",
+    async (job: Job) => {
+      if (job.name === NOTIFY_JOB) return handleNotify(job);
+      throw new Error(`notifications: unknown job type ${job.name}`);
+    },
+    { ...common, concurrency: 4 },
+  );
+  for (const w of [aptEvents, rollouts, notifications]) {
     w.on("failed", (job, err) => ctx.logger.error({ queue: w.name, jobId: job?.id, err: err.message }, "job failed"));
     w.on("error", (err) => ctx.logger.warn({ queue: w.name, err: err.message }, "worker error"));
   }
-  return [aptEvents, rollouts];
+  return [aptEvents, rollouts, notifications];
 }
 
 /** Closes workers gracefully, raced against a timer (close() can hang when Redis is away), then forces. */

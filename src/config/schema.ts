@@ -66,11 +66,37 @@ export const ConfigSchema = z.strictObject({
     healthTimeoutMs: z.number().int().min(100).max(3_600_000).default(30_000).describe("Give up on a container that is not healthy this long after its start."),
     bakeMs: z.number().int().min(0).max(86_400_000).default(0).describe("Time a batch must stay healthy before the next one starts."),
     maxParallel: z.number().int().min(1).max(1000).default(4).describe("Containers of one batch restarted at the same time."),
-    maxFailures: z.number().int().min(0).default(0).describe("Failed containers tolerated before the rollout halts (count). Default 0: the first failure halts."),
+    maxFailures: z.union([z.number().int().min(0), z.string().regex(/^([0-9]|[1-9][0-9]|100)%$/, "a percentage such as \"10%\"")]).default(0).describe("Failed containers tolerated before the rollout halts: a count, or a percentage of the plan (rounded down), as Ansible's max_fail_percentage. Default 0: the first failure halts."),
+    approveAfter: z.array(z.number().int().min(1)).default([]).describe("Batches after which a human must approve (patchroll rollouts approve ID) before the next batch starts, e.g. [1] to gate everything after the canary."),
+    windows: z.array(z.string().min(1)).default([]).describe("Maintenance windows as cron expressions (minute hour day month weekday, local time): a batch starts only in a minute one of them matches; outside, the rollout waits and says so. Empty: any time."),
+    groups: z.record(z.string(), z.strictObject({
+      healthyAfter: z.number().int().min(1).max(100).optional(),
+      unhealthyAfter: z.number().int().min(1).max(100).optional(),
+      healthIntervalMs: z.number().int().min(10).max(600_000).optional(),
+      healthTimeoutMs: z.number().int().min(100).max(3_600_000).optional(),
+    })).default({}).describe("Per service group overrides of the health settings, e.g. { db: { healthTimeoutMs: 120000 } }."),
   }).prefault({}).describe("How a package change becomes restarts: batches, health, failure budget."),
+  notify: z.strictObject({
+    webhooks: z.array(z.strictObject({
+      url: z.url().describe("Where to POST."),
+      format: z.enum(["json", "slack"]).default("json").describe("`json`: patchroll's own body; `slack`: a Slack-compatible `{ text }` body."),
+      events: z.array(z.enum(["halted", "rolled-back", "approval-needed", "completed", "aborted"])).default(["halted", "rolled-back", "approval-needed", "completed", "aborted"]).describe("Which rollout events to send."),
+    })).default([]).describe("Webhooks told about rollouts. Delivery is retried with backoff from its own queue and never holds a rollout up."),
+  }).prefault({}).describe("Notifications."),
+  journal: z.strictObject({
+    compressAfterDays: z.number().int().min(1).max(36_500).default(14).describe("Journals of finished rollouts whose last entry is older than this many days are gzip-compressed in place (`ROLLOUT.jsonl.gz`); reports, `rollouts show` and `journal verify` read them as before."),
+    retainDays: z.number().int().min(1).max(36_500).default(400).describe("Journals of finished rollouts whose last entry is older than this many days are deleted, and their reports with them. The default keeps a year and a month for audits. Unfinished rollouts are never deleted."),
+    keepMin: z.number().int().min(0).max(1_000_000).default(50).describe("The newest this many journals are never deleted, however old."),
+  }).prefault({}).describe("Retention and rotation of the journals under `journalDir` (`patchroll journal prune`; the daemon runs it once a day)."),
   snapshots: z.strictObject({
     keep: z.number().int().min(1).max(100).default(3).describe("Snapshots kept per container; older ones are pruned after a successful restart."),
   }).prefault({}).describe("Copies of a container's delta taken before each restart."),
+  http: z.strictObject({
+    enabled: z.boolean().default(true).describe("Serve the dashboard, bull-board and `/metrics` from the daemon. A port that cannot be bound is logged; patching goes on."),
+    listen: z.string().min(1).default("127.0.0.1").describe("Address the dashboard listens on. Loopback by default: reach it through an SSH tunnel, or set an address and put TLS in front."),
+    port: z.number().int().min(0).max(65535).default(9470).describe("TCP port of the dashboard and `/metrics` (0: any free port, for tests)."),
+    tokenFile: z.string().startsWith("/").optional().describe("File holding the token that allows actions (pause, resume, approve, abort, retry); created with mode 0600 when missing. Default: `STATEDIR/http-token`, which containers cannot read."),
+  }).prefault({}).describe("The web dashboard: read-only without a token, actions with the token."),
 });
 
 export type Config = Readonly<z.infer<typeof ConfigSchema>>;

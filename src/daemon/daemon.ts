@@ -5,6 +5,7 @@ import type { ContainerDriver } from "../containers/driver.js";
 import { LxcDriver } from "../containers/lxc-driver.js";
 import { discoverContainers } from "../containers/discover.js";
 import { ensureHostRoot } from "../containers/host-root.js";
+import { recoverInterruptedRestore } from "../containers/snapshot.js";
 import { EventStore } from "../intake/event-store.js";
 import { SpoolIngest } from "../intake/spool-ingest.js";
 import type { SpoolRecord } from "../intake/spool-record.js";
@@ -44,7 +45,7 @@ export class Daemon {
 
   async start(): Promise<void> {
     const { config, logger } = this;
-    await this.remountHostRoot();
+    await this.prepareContainers();
     if (usesEmbeddedRedis(config)) {
       this.supervisor = new RedisSupervisor({ stateDir: config.stateDir, binary: config.redis.serverBinary, logger });
       await this.supervisor.start();
@@ -84,15 +85,21 @@ export class Daemon {
   }
 
   /**
-   * The host root bind mount does not survive a reboot, and without it no managed container starts:
-   * put it back when some container's lower layer is the configured host root.
+   * Before anything acts: the host root bind mount does not survive a reboot (without it no managed
+   * container starts), so put it back when a container's lower layer is the configured host root; and a
+   * delta restore cut off by a crash is finished (its leftovers name the snapshot it came from).
    */
-  private async remountHostRoot(): Promise<void> {
+  private async prepareContainers(): Promise<void> {
     const { lxc } = this.config;
     const containers = await discoverContainers({ lxcPath: lxc.path, hostRoot: lxc.hostRoot, driver: this.options.driver ?? new LxcDriver(lxc.path) });
     if (containers.some((c) => c.lowerDirs.at(-1) === lxc.hostRoot)) {
       const { mounted } = await ensureHostRoot(lxc.hostRoot);
       if (mounted) this.logger.warn({ hostRoot: lxc.hostRoot }, "host root bind mount was missing (reboot?); mounted it again");
+    }
+    for (const c of containers) {
+      if (c.deltaDir === undefined) continue;
+      const actions = await recoverInterruptedRestore(c.deltaDir, { logger: this.logger });
+      if (actions.length > 0) this.logger.warn({ container: c.name, actions }, "finished a delta restore that a crash interrupted");
     }
   }
 

@@ -1,6 +1,7 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, writeSync, existsSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { JOURNAL_VERSION, JournalEntry, type JournalInput } from "./entry.js";
+import { COMPRESSED_EXT, compressedPathOf, fsyncDir, inflateJournal, JOURNAL_EXT, readJournalText } from "./journal-file.js";
 
 /**
  * Append-only, fsync'd journal of one rollout: `DIR/HOST/ROLLOUT.jsonl`. Every line is written and synced
@@ -19,8 +20,11 @@ export class RolloutJournal {
   ) {
     const dir = join(journalDir, host);
     mkdirSync(dir, { recursive: true, mode: 0o750 });
-    this.file = join(dir, `${rollout}.jsonl`);
-    this.seq = existsSync(this.file) ? readJournal(this.file).entries.length : 0;
+    this.file = join(dir, `${rollout}${JOURNAL_EXT}`);
+    // Retention compressed it, and now someone acts on the rollout again: carry on in the plain file.
+    if (!existsSync(this.file) && existsSync(compressedPathOf(this.file))) inflateJournal(this.file);
+    if (existsSync(this.file)) sealTornLine(this.file);
+    this.seq = readJournal(this.file).entries.reduce((max, e) => Math.max(max, e.seq), 0);
   }
 
   /** Writes one line and fsyncs it; returns the entry as written. */
@@ -34,6 +38,7 @@ export class RolloutJournal {
       ...input,
       data: input.data ?? {},
     };
+    const created = !existsSync(this.file);
     const fd = openSync(this.file, "a", 0o640);
     try {
       writeSync(fd, `${JSON.stringify(entry)}\n`);
@@ -41,6 +46,8 @@ export class RolloutJournal {
     } finally {
       closeSync(fd);
     }
+    // A new file's name is only durable once its directory is synced too.
+    if (created) fsyncDir(join(this.file, ".."));
     this.seq = entry.seq;
     return entry;
   }
@@ -50,17 +57,43 @@ export class RolloutJournal {
   }
 }
 
+/**
+ * Ends a torn last line (a write cut short by a crash) with a newline, so the next entry starts on a line of
+ * its own instead of being glued to the fragment and lost with it. The fragment stays, and is reported.
+ */
+function sealTornLine(file: string): void {
+  const size = statSync(file).size;
+  if (size === 0) return;
+  const fd = openSync(file, "r+");
+  try {
+    const last = Buffer.alloc(1);
+    readSync(fd, last, 0, 1, size - 1);
+    if (last[0] === 0x0a) return;
+    writeSync(fd, "\n", size);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export interface JournalRead {
   entries: JournalEntry[];
   /** Lines that could not be read, with their line number; a torn last line after a crash shows here. */
   problems: { line: number; reason: string }[];
+  /** The line number of each entry, in the same order (for messages that point into the file). */
+  lines?: number[];
 }
 
-/** Reads a journal file, tolerating a torn last line and reporting every unreadable one. */
+/** Reads a journal (plain, or compressed by retention), tolerating a torn last line and reporting every unreadable one. */
 export function readJournal(file: string): JournalRead {
-  const text = existsSync(file) ? readFileSync(file, "utf8") : "";
+  return parseJournalText(readJournalText(file) ?? "");
+}
+
+/** Parses journal text (pure): one entry per line, every unreadable line reported with its number. */
+export function parseJournalText(text: string): JournalRead {
   const entries: JournalEntry[] = [];
   const problems: JournalRead["problems"] = [];
+  const numbers: number[] = [];
   const lines = text.split("\n");
   lines.forEach((line, i) => {
     if (line === "") return;
@@ -68,22 +101,29 @@ export function readJournal(file: string): JournalRead {
     try {
       parsed = JSON.parse(line);
     } catch {
-      problems.push({ line: i + 1, reason: i === lines.length - 1 ? "torn last line (write interrupted)" : "not JSON" });
+      const reason = i === lines.length - 1
+        ? "torn last line (write interrupted)"
+        : "not JSON (a write torn by a crash that the writer continued after, or damage)";
+      problems.push({ line: i + 1, reason });
       return;
     }
     const result = JournalEntry.safeParse(parsed);
-    if (result.success) entries.push(result.data);
-    else problems.push({ line: i + 1, reason: result.error.issues.map((x) => `${x.path.join(".")}: ${x.message}`).join("; ") });
+    if (result.success) {
+      entries.push(result.data);
+      numbers.push(i + 1);
+    } else problems.push({ line: i + 1, reason: result.error.issues.map((x) => `${x.path.join(".")}: ${x.message}`).join("; ") });
   });
-  return { entries, problems };
+  return { entries, problems, lines: numbers };
 }
 
-/** Rollout ids with a journal for `host`, oldest first by name (ids sort by time). */
+/** Rollout ids with a journal for `host` (plain or compressed), oldest first by name (ids sort by time). */
 export function listJournals(journalDir: string, host: string): string[] {
   const dir = join(journalDir, host);
   if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .filter((f) => f.endsWith(".jsonl"))
-    .map((f) => f.slice(0, -".jsonl".length))
-    .sort();
+  const ids = new Set<string>();
+  for (const f of readdirSync(dir)) {
+    if (f.endsWith(JOURNAL_EXT)) ids.add(f.slice(0, -JOURNAL_EXT.length));
+    else if (f.endsWith(COMPRESSED_EXT)) ids.add(f.slice(0, -COMPRESSED_EXT.length));
+  }
+  return [...ids].sort();
 }

@@ -1,7 +1,10 @@
 import type { Config } from "../config/schema.js";
 
-/** The queues patchroll runs. `apt-events` turns spooled hook records into events; `rollouts` runs them. */
-export const QUEUE_NAMES = ["apt-events", "rollouts"] as const;
+/**
+ * The queues patchroll runs: `apt-events` turns spooled hook records into events; `rollouts` runs them;
+ * `notifications` delivers webhooks (retried on its own, so a failing webhook never holds a rollout up).
+ */
+export const QUEUE_NAMES = ["apt-events", "rollouts", "notifications"] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
 
 /**

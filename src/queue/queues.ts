@@ -12,6 +12,7 @@ export function openQueues(connection: Redis, config: Pick<Config, "hostId" | "r
   return {
     "apt-events": new Queue("apt-events", opts),
     rollouts: new Queue("rollouts", opts),
+    notifications: new Queue("notifications", opts),
   };
 }
 

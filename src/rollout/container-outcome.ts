@@ -8,7 +8,7 @@ export type ContainerOutcomeKind =
   | "rolled-back"
   /** Failed, and the rollback did not make it healthy either; it is running, a human must look. */
   | "rollback-failed"
-  /** Not restarted: a step before the stop failed (e.g. the snapshot); nothing was changed. */
+  /** Not patched: the stop or the snapshot failed; started again with its delta unchanged. */
   | "skipped";
 
 export interface ContainerOutcome {
@@ -16,6 +16,8 @@ export interface ContainerOutcome {
   outcome: ContainerOutcomeKind;
   /** Plain words, e.g. "health check http://127.0.0.1:8080/health returned 503 three times in a row after restart". */
   reason: string;
+  /** The snapshot taken before its restart (the way back, e.g. when the rollout is aborted later). */
+  snapshot?: string;
 }
 
 /** True when the outcome counts against the rollout's failure budget. */

@@ -1,14 +1,15 @@
-import type { Config } from "../config/schema.js";
+import type { Config, HealthCheck } from "../config/schema.js";
 import type { ContainerDriver } from "../containers/driver.js";
 import type { RolloutJournal } from "../journal/journal.js";
 import type { Logger } from "../log/logger.js";
 import type { ContainerOutcome } from "./container-outcome.js";
 import { awaitHealth, type HealthVerdict } from "./health-gate.js";
-import type { HealthCheck } from "../config/schema.js";
+import { healthPolicyFor } from "./policy.js";
 
 /** A container as the restart steps need it. */
 export interface RestartTarget {
   name: string;
+  group: string;
   deltaDir: string;
   health: readonly HealthCheck[];
 }
@@ -28,61 +29,77 @@ export interface RestartDeps {
   pin(target: RestartTarget): Promise<{ pinned: boolean; detail: string }>;
   /** Is the container now running only current files of the changed packages? */
   verify(target: RestartTarget): Promise<{ ok: boolean; detail: string; evidence?: unknown }>;
-  /** Fault injection for crash tests: called at each step boundary. */
+  /** Fault injection for crash tests: called at each step boundary, before the step is journaled. */
   checkpoint?: (container: string, step: string) => void | Promise<void>;
 }
 
+type Step = <T>(name: string, data: Record<string, unknown>, act: () => Promise<T>, describe?: (r: T) => Record<string, unknown>) => Promise<T>;
+
+/** Runs one step write-ahead: `step.begin` is fsync'd before it acts, `step.end` records the result. */
+function journaledStep(target: RestartTarget, deps: RestartDeps): Step {
+  return async (name, data, act, describe) => {
+    await deps.checkpoint?.(target.name, name);
+    deps.journal.append({ type: "step.begin", container: target.name, data: { step: name, ...data } });
+    const started = performance.now();
+    try {
+      const result = await act();
+      deps.journal.append({ type: "step.end", container: target.name, data: { step: name, ok: true, ms: ms(started), ...(describe ? describe(result) : {}) } });
+      return result;
+    } catch (err) {
+      deps.journal.append({ type: "step.end", container: target.name, data: { step: name, ok: false, ms: ms(started), error: (err as Error).message } });
+      throw err;
+    }
+  };
+}
+
 /**
- * Restarts one container: snapshot -> stop -> start -> health -> verify; on failure: stop -> restore ->
+ * Restarts one container: stop -> snapshot -> start -> health -> verify; on failure: stop -> restore ->
  * pin -> start -> health. Every step is journaled (fsync'd) before it acts and is safe to repeat.
  * Whatever happens, the container is left running.
  */
 export async function restartContainer(target: RestartTarget, deps: RestartDeps): Promise<ContainerOutcome> {
   const { journal, driver } = deps;
-  const step = async <T>(name: string, data: Record<string, unknown>, act: () => Promise<T>, describe?: (r: T) => Record<string, unknown>): Promise<T> => {
-    await deps.checkpoint?.(target.name, name);
-    journal.append({ type: "step.begin", container: target.name, data: { step: name, ...data } });
-    const started = performance.now();
-    try {
-      const result = await act();
-      journal.append({ type: "step.end", container: target.name, data: { step: name, ok: true, ms: ms(started), ...(describe ? describe(result) : {}) } });
-      return result;
-    } catch (err) {
-      journal.append({ type: "step.end", container: target.name, data: { step: name, ok: false, ms: ms(started), error: (err as Error).message } });
-      throw err;
-    }
-  };
-
+  const step = journaledStep(target, deps);
+  // Stop first, then snapshot: a running service can change its delta while it is being copied, and a
+  // rollback must restore a consistent one. The snapshot checks free space before it copies anything.
   let snapshotId: string;
   try {
+    await step("stop", { timeoutSec: deps.stopTimeoutSec }, () => driver.stop(target.name, deps.stopTimeoutSec));
     snapshotId = await step("snapshot", { delta: target.deltaDir }, () => deps.snapshot(target), (id) => ({ snapshot: id }));
   } catch (err) {
-    return finish(journal, { container: target.name, outcome: "skipped", reason: `not restarted: the snapshot of its delta failed (${(err as Error).message})` });
+    const started = await step("start", { after: "stop or snapshot failed" }, () => ensureRunning(driver, target.name)).then(
+      () => "started again with its delta unchanged",
+      (e: unknown) => `and it could not be started again: ${(e as Error).message}`,
+    );
+    return finish(journal, { container: target.name, outcome: "skipped", reason: `not patched: ${(err as Error).message}; ${started}; without a snapshot there is no way back, so it counts as a failure` });
   }
 
   let failure: string;
   try {
-    await step("stop", { timeoutSec: deps.stopTimeoutSec }, () => driver.stop(target.name, deps.stopTimeoutSec));
     await step("start", {}, () => driver.start(target.name));
-    const health = await step("health", { checks: target.health.length }, () => awaitHealth(target.health, deps.policy, { container: target.name, driver }), summarize);
+    const health = await step("health", { checks: target.health.length }, () => checkHealth(target, deps), summarize);
     if (health.healthy) {
       const verdict = await step("verify", {}, () => deps.verify(target), (v) => ({ verified: v.ok, detail: v.detail, evidence: v.evidence }));
-      if (verdict.ok) return finish(journal, { container: target.name, outcome: "patched", reason: verdict.detail });
-      return finish(journal, { container: target.name, outcome: "unverified", reason: `healthy, but ${verdict.detail}` });
+      if (verdict.ok) return finish(journal, { container: target.name, outcome: "patched", reason: verdict.detail, snapshot: snapshotId });
+      return finish(journal, { container: target.name, outcome: "unverified", reason: `healthy, but ${verdict.detail}`, snapshot: snapshotId });
     }
     failure = health.reason;
   } catch (err) {
     failure = (err as Error).message;
   }
-  return rollBack(target, snapshotId, failure, deps, step);
+  return revertContainer(target, snapshotId, failure, deps);
 }
 
-type Step = <T>(name: string, data: Record<string, unknown>, act: () => Promise<T>, describe?: (r: T) => Record<string, unknown>) => Promise<T>;
-
-async function rollBack(target: RestartTarget, snapshotId: string, failure: string, deps: RestartDeps, step: Step): Promise<ContainerOutcome> {
+/**
+ * Takes a container back to where it was before this rollout touched it: stop -> restore the delta from
+ * `snapshotId` -> pin the old package files -> start -> health. Used after a failed restart, and for the
+ * completed batches of an aborted rollout.
+ */
+export async function revertContainer(target: RestartTarget, snapshotId: string, why: string, deps: RestartDeps): Promise<ContainerOutcome> {
   const { journal, driver } = deps;
-  deps.logger.warn({ container: target.name, failure }, "restart failed; rolling back");
-  journal.append({ type: "rollback.begin", container: target.name, data: { reason: failure, snapshot: snapshotId } });
+  const step = journaledStep(target, deps);
+  deps.logger.warn({ container: target.name, why }, "rolling back");
+  journal.append({ type: "rollback.begin", container: target.name, data: { reason: why, snapshot: snapshotId } });
   let pinNote = "";
   try {
     await step("rollback.stop", {}, () => driver.stop(target.name, deps.stopTimeoutSec));
@@ -92,15 +109,19 @@ async function rollBack(target: RestartTarget, snapshotId: string, failure: stri
   } catch (err) {
     pinNote = ` (rollback step failed: ${(err as Error).message})`;
   }
-  let health: HealthVerdict | undefined;
+  let health: HealthVerdict;
   try {
     await step("rollback.start", {}, () => ensureRunning(driver, target.name));
-    health = await step("rollback.health", {}, () => awaitHealth(target.health, deps.policy, { container: target.name, driver }), summarize);
+    health = await step("rollback.health", {}, () => checkHealth(target, deps), summarize);
   } catch (err) {
-    return finish(journal, { container: target.name, outcome: "rollback-failed", reason: `${failure}; rollback could not start it again: ${(err as Error).message}` });
+    return finish(journal, { container: target.name, outcome: "rollback-failed", reason: `${why}; rollback could not start it again: ${(err as Error).message}` });
   }
-  if (health.healthy) return finish(journal, { container: target.name, outcome: "rolled-back", reason: `${failure}; delta restored${pinNote}, healthy again` });
-  return finish(journal, { container: target.name, outcome: "rollback-failed", reason: `${failure}; delta restored${pinNote}, but still unhealthy: ${health.reason}` });
+  if (health.healthy) return finish(journal, { container: target.name, outcome: "rolled-back", reason: `${why}; delta restored${pinNote}, healthy again` });
+  return finish(journal, { container: target.name, outcome: "rollback-failed", reason: `${why}; delta restored${pinNote}, but still unhealthy: ${health.reason}` });
+}
+
+function checkHealth(target: RestartTarget, deps: RestartDeps): Promise<HealthVerdict> {
+  return awaitHealth(target.health, healthPolicyFor(target.group, deps.policy), { container: target.name, driver: deps.driver });
 }
 
 async function ensureRunning(driver: ContainerDriver, name: string): Promise<void> {
@@ -108,7 +129,7 @@ async function ensureRunning(driver: ContainerDriver, name: string): Promise<voi
 }
 
 function finish(journal: RolloutJournal, outcome: ContainerOutcome): ContainerOutcome {
-  journal.append({ type: "container.done", container: outcome.container, data: { outcome: outcome.outcome, reason: outcome.reason } });
+  journal.append({ type: "container.done", container: outcome.container, data: { outcome: outcome.outcome, reason: outcome.reason, ...(outcome.snapshot ? { snapshot: outcome.snapshot } : {}) } });
   return outcome;
 }
 

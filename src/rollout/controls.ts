@@ -22,13 +22,13 @@ export type ControlRequest = z.infer<typeof ControlRequest>;
 
 /** The standing controls of a rollout as the runner sees them. */
 export interface ControlState {
-  paused: boolean;
+  paused?: { who: string; why: string };
   aborted?: { who: string; why: string; rollBackCompleted: boolean };
   /** Batches (1-based) whose approval gate was opened. */
   approved: number[];
 }
 
-function controlsKey(config: Pick<Config, "hostId" | "redis">, rolloutId: string): string {
+export function controlsKey(config: Pick<Config, "hostId" | "redis">, rolloutId: string): string {
   return hostKey(config, "rollout", rolloutId, "controls");
 }
 
@@ -45,7 +45,7 @@ export async function requestControl(redis: Redis, config: Pick<Config, "hostId"
   const key = controlsKey(config, r.rolloutId);
   switch (r.action) {
     case "pause":
-      await redis.hset(key, "paused", "1");
+      await redis.hset(key, "paused", JSON.stringify({ who: r.who, why: r.why }));
       break;
     case "resume":
       await redis.hdel(key, "paused");
@@ -68,7 +68,7 @@ export async function readControls(redis: Redis, config: Pick<Config, "hostId" |
   const all = await redis.hgetall(controlsKey(config, rolloutId));
   const approved = Object.keys(all).filter((k) => k.startsWith("approved:")).map((k) => Number(k.slice("approved:".length)));
   return {
-    paused: all["paused"] === "1",
+    ...(all["paused"] !== undefined ? { paused: JSON.parse(all["paused"]) as NonNullable<ControlState["paused"]> } : {}),
     ...(all["aborted"] !== undefined ? { aborted: JSON.parse(all["aborted"]) as NonNullable<ControlState["aborted"]> } : {}),
     approved,
   };

@@ -44,6 +44,6 @@ export async function prepareRollout(event: Pick<AptEvent, "packages">, config: 
 /** Restart targets of the managed containers, by name. */
 export function targetsOf(infos: readonly ContainerInfo[]): Map<string, RestartTarget> {
   const out = new Map<string, RestartTarget>();
-  for (const i of infos) if (i.managed && i.deltaDir !== undefined) out.set(i.name, { name: i.name, deltaDir: i.deltaDir, health: i.meta.health });
+  for (const i of infos) if (i.managed && i.deltaDir !== undefined) out.set(i.name, { name: i.name, group: i.meta.group, deltaDir: i.deltaDir, health: i.meta.health });
   return out;
 }

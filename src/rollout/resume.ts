@@ -10,7 +10,9 @@ export interface JournalState {
   /** Containers with a step begun and no outcome: the process died in the middle of them. */
   inFlight: string[];
   /** The final entry, if the rollout already ended. */
-  ended?: "completed" | "halted";
+  ended?: "completed" | "halted" | "aborted";
+  /** How many times an operator reopened it after a halt; each retry grants a fresh failure budget. */
+  retried?: number;
 }
 
 /** Reads a rollout's journal to resume it after a crash (pure). */
@@ -21,9 +23,16 @@ export function journalState(entries: readonly JournalEntry[]): JournalState {
     if (e.type === "rollout.planned") state.plan = e.data["plan"] as Plan;
     else if (e.type === "step.begin" && e.container !== undefined) begun.add(e.container);
     else if (e.type === "container.done" && e.container !== undefined) {
-      state.finished.set(e.container, { container: e.container, outcome: e.data["outcome"] as ContainerOutcomeKind, reason: String(e.data["reason"] ?? "") });
+      const snapshot = e.data["snapshot"];
+      state.finished.set(e.container, { container: e.container, outcome: e.data["outcome"] as ContainerOutcomeKind, reason: String(e.data["reason"] ?? ""), ...(typeof snapshot === "string" ? { snapshot } : {}) });
     } else if (e.type === "rollout.completed") state.ended = "completed";
     else if (e.type === "rollout.halted") state.ended = "halted";
+    else if (e.type === "rollout.aborted") state.ended = "aborted";
+    // An operator's retry reopens a halted rollout: the runner goes on past the failure.
+    else if (e.type === "control.retry" && state.ended === "halted") {
+      delete state.ended;
+      state.retried = (state.retried ?? 0) + 1;
+    }
   }
   state.inFlight = [...begun].filter((c) => !state.finished.has(c));
   return state;

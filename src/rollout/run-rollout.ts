@@ -1,10 +1,13 @@
 import type { Config } from "../config/schema.js";
 import type { RolloutJournal } from "../journal/journal.js";
 import { type ContainerOutcome, isFailure } from "./container-outcome.js";
-import { type RestartDeps, type RestartTarget, restartContainer } from "./container-restart.js";
+import { type RestartDeps, type RestartTarget, restartContainer, revertContainer } from "./container-restart.js";
+import { type GateDecision, OPEN_GATE, type RolloutGate, type Wait } from "./gates.js";
 import type { Plan } from "./plan.js";
+import type { RolloutNotice } from "./notice.js";
+import { failureBudget } from "./policy.js";
 
-export type RolloutStatus = "running" | "completed" | "halted";
+export type RolloutStatus = "running" | "paused" | "waiting" | "completed" | "halted" | "aborted";
 
 export interface RolloutProgress {
   status: RolloutStatus;
@@ -15,6 +18,8 @@ export interface RolloutProgress {
   failures: number;
   outcomes: ContainerOutcome[];
   haltReason?: string;
+  /** Why it is not moving (paused, waiting for approval or a maintenance window). */
+  waitReason?: string;
 }
 
 export interface RunRolloutOptions {
@@ -23,65 +28,120 @@ export interface RunRolloutOptions {
   policy: Config["rollout"];
   journal: RolloutJournal;
   deps: Omit<RestartDeps, "journal" | "policy">;
-  /** Containers already finished in an earlier attempt of this rollout (resume after a crash). */
+  /** Containers already finished in an earlier attempt of this rollout (resume after a crash or retry). */
   finished?: ReadonlyMap<string, ContainerOutcome>;
+  /** Failures that no longer count against the budget (an operator retried past them). */
+  forgivenFailures?: number;
+  /** Operator controls, approval gates and maintenance windows. Default: nothing ever waits. */
+  gate?: RolloutGate;
   onProgress?: (p: RolloutProgress) => void | Promise<void>;
+  /** Told of halts, rollbacks, approvals needed, completion and aborts (webhooks). Must not throw. */
+  onNotice?: (n: RolloutNotice) => Promise<void>;
 }
 
 /**
- * Runs a plan batch by batch. Within a batch at most `maxParallel` containers restart at once; after a
- * batch, the rollout halts when failures exceed the budget (`maxFailures`; default 0: the first failure
- * halts), leaving every later container untouched. A bake time keeps the next batch waiting.
+ * Runs a plan batch by batch. Before each batch (and each container) the gate may hold the rollout
+ * (paused, approval, maintenance window) or abort it. Within a batch at most `maxParallel` containers
+ * restart at once; after a batch, the rollout halts when failures exceed the budget, leaving every later
+ * container untouched. A bake time keeps the next batch waiting.
  */
 export async function runRollout(o: RunRolloutOptions): Promise<RolloutProgress> {
   const { plan, journal, policy } = o;
+  const gate = o.gate ?? OPEN_GATE;
   const total = plan.batches.reduce((n, b) => n + b.length, 0);
+  const budget = failureBudget(policy.maxFailures, total);
   const outcomes: ContainerOutcome[] = [...(o.finished?.values() ?? [])];
-  const progress = (status: RolloutStatus, batch: number, haltReason?: string): RolloutProgress => ({
-    status,
-    batch,
+  let current: Pick<RolloutProgress, "status" | "batch"> & { waitReason?: string } = { status: "running", batch: 0 };
+  const progress = (extra: Partial<RolloutProgress> = {}): RolloutProgress => ({
+    ...current,
     batches: plan.batches.length,
     done: outcomes.length,
     total,
     failures: outcomes.filter(isFailure).length,
     outcomes: [...outcomes],
-    ...(haltReason !== undefined ? { haltReason } : {}),
+    ...extra,
   });
+  const report = async (next: typeof current, extra: Partial<RolloutProgress> = {}): Promise<RolloutProgress> => {
+    current = next;
+    const p = progress(extra);
+    await o.onProgress?.(p);
+    return p;
+  };
+  const rollout = journal.rollout;
+  const notice = (n: Omit<RolloutNotice, "rollout">) => o.onNotice?.({ rollout, ...n });
+  const onWait = async (w: Wait): Promise<void> => {
+    journal.append({ type: "rollout.waiting", data: { status: w.status, reason: w.reason, batch: current.batch } });
+    if (w.approval === true) await notice({ kind: "approval-needed", text: w.reason, batch: current.batch + 1 });
+    await report({ status: w.status, batch: current.batch, waitReason: w.reason });
+  };
   const deps: RestartDeps = { ...o.deps, journal, policy };
 
   for (const [i, batch] of plan.batches.entries()) {
     const todo = batch.filter((name) => !o.finished?.has(name));
-    if (todo.length > 0) {
-      journal.append({ type: "batch.started", data: { batch: i + 1, of: plan.batches.length, containers: batch } });
-      await o.onProgress?.(progress("running", i + 1));
-      await pool(todo, policy.maxParallel, async (name) => {
-        const target = o.targets.get(name);
-        const outcome: ContainerOutcome = target === undefined
-          ? { container: name, outcome: "skipped", reason: "not found on this host any more" }
-          : await restartContainer(target, deps);
-        outcomes.push(outcome);
-        await o.onProgress?.(progress("running", i + 1));
-      });
-      const failed = outcomes.filter(isFailure);
-      journal.append({ type: "batch.finished", data: { batch: i + 1, failures: failed.length } });
-      if (failed.length > policy.maxFailures) {
-        const reason = haltReason(failed, i + 1, policy.maxFailures);
-        const untouched = plan.batches.slice(i + 1).flat();
-        journal.append({ type: "rollout.halted", data: { reason, batch: i + 1, untouched } });
-        const p = progress("halted", i + 1, reason);
-        await o.onProgress?.(p);
-        return p;
+    if (todo.length === 0) continue;
+    const go = await gate.beforeBatch(i + 1, onWait);
+    if (!go.go) return abort(go, o, deps, outcomes, report, i + 1);
+    journal.append({ type: "batch.started", data: { batch: i + 1, of: plan.batches.length, containers: batch } });
+    await report({ status: "running", batch: i + 1 });
+    let aborted: GateDecision | undefined;
+    await pool(todo, policy.maxParallel, async (name) => {
+      if (aborted !== undefined) return;
+      const next = await gate.beforeContainer(onWait);
+      if (!next.go) {
+        aborted = next;
+        return;
       }
-      if (policy.bakeMs > 0 && i < plan.batches.length - 1) {
-        journal.append({ type: "batch.bake", data: { batch: i + 1, ms: policy.bakeMs } });
-        await new Promise((r) => setTimeout(r, policy.bakeMs));
+      if (current.status !== "running") await report({ status: "running", batch: i + 1 });
+      const target = o.targets.get(name);
+      const outcome: ContainerOutcome = target === undefined ? { container: name, outcome: "skipped", reason: "not found on this host any more" } : await restartContainer(target, deps);
+      outcomes.push(outcome);
+      if (outcome.outcome === "rolled-back" || outcome.outcome === "rollback-failed") {
+        await notice({ kind: "rolled-back", container: name, batch: i + 1, text: `${name} ${outcome.outcome}: ${outcome.reason}` });
       }
+      await report(current);
+    });
+    if (aborted !== undefined && !aborted.go) return abort(aborted, o, deps, outcomes, report, i + 1);
+    const failed = outcomes.filter(isFailure);
+    journal.append({ type: "batch.finished", data: { batch: i + 1, failures: failed.length } });
+    if (failed.length - (o.forgivenFailures ?? 0) > budget) {
+      const reason = haltReason(failed, i + 1, budget);
+      journal.append({ type: "rollout.halted", data: { reason, batch: i + 1, untouched: plan.batches.slice(i + 1).flat() } });
+      await notice({ kind: "halted", batch: i + 1, text: `rollout ${rollout} ${reason}` });
+      return report({ status: "halted", batch: i + 1 }, { haltReason: reason });
+    }
+    if (policy.bakeMs > 0 && i < plan.batches.length - 1) {
+      journal.append({ type: "batch.bake", data: { batch: i + 1, ms: policy.bakeMs } });
+      await new Promise((r) => setTimeout(r, policy.bakeMs));
     }
   }
   journal.append({ type: "rollout.completed", data: { containers: total, failures: outcomes.filter(isFailure).length } });
-  const p = progress("completed", plan.batches.length);
-  await o.onProgress?.(p);
-  return p;
+  await notice({ kind: "completed", text: `rollout ${rollout} completed: ${outcomes.filter((x) => x.outcome === "patched").length} of ${total} containers patched in ${plan.batches.length} batches` });
+  return report({ status: "completed", batch: plan.batches.length });
+}
+
+/** Stops after the current step; with `rollBackCompleted`, also takes the patched containers back. */
+async function abort(
+  decision: Extract<GateDecision, { go: false }>,
+  o: RunRolloutOptions,
+  deps: RestartDeps,
+  outcomes: ContainerOutcome[],
+  report: (next: { status: RolloutStatus; batch: number }, extra?: Partial<RolloutProgress>) => Promise<RolloutProgress>,
+  batch: number,
+): Promise<RolloutProgress> {
+  const { who, why, rollBackCompleted } = decision.abort;
+  const reverted: string[] = [];
+  if (rollBackCompleted) {
+    for (const [k, out] of outcomes.entries()) {
+      const target = o.targets.get(out.container);
+      if (out.outcome !== "patched" || out.snapshot === undefined || target === undefined) continue;
+      outcomes[k] = await revertContainer(target, out.snapshot, `rollout aborted by ${who}: ${why}`, deps);
+      reverted.push(out.container);
+    }
+  }
+  const reason = `aborted by ${who}: ${why}${reverted.length > 0 ? `; rolled back ${reverted.join(", ")}` : ""}`;
+  o.journal.append({ type: "rollout.aborted", data: { who, why, batch, rolledBack: reverted, untouched: o.plan.batches.flat().filter((n) => !outcomes.some((x) => x.container === n)) } });
+  await o.onNotice?.({ kind: "aborted", rollout: o.journal.rollout, batch, text: `rollout ${o.journal.rollout} ${reason}` });
+  return report({ status: "aborted", batch }, { haltReason: reason });
 }
 
 function haltReason(failed: readonly ContainerOutcome[], batch: number, budget: number): string {

@@ -1,0 +1,32 @@
+import { createTask, validate } from "node-cron";
+import { PatchrollError } from "../errors/patchroll-error.js";
+
+/**
+ * Maintenance windows: cron expressions whose matching minutes are the times a batch may start
+ * (`"* 1-4 * * 1-5"`: 01:00 to 04:59 on weekdays). node-cron parses and matches them.
+ */
+export class MaintenanceWindows {
+  private readonly tasks;
+
+  constructor(readonly expressions: readonly string[]) {
+    for (const e of expressions) {
+      if (!validate(e)) throw new PatchrollError("CONFIG_INVALID", `rollout.windows: ${JSON.stringify(e)} is not a cron expression (minute hour day month weekday, e.g. "* 1-4 * * 1-5")`);
+    }
+    this.tasks = expressions.map((e) => createTask(e, () => {}));
+  }
+
+  /** True when there are no windows, or `at` falls in one. */
+  isOpen(at: Date): boolean {
+    return this.tasks.length === 0 || this.tasks.some((t) => t.match(at));
+  }
+
+  /** When the next window opens (after `now`), if any. */
+  nextOpening(): Date | undefined {
+    const next = this.tasks.map((t) => t.getNextRun()).filter((d): d is Date => d !== null);
+    return next.sort((a, b) => a.getTime() - b.getTime())[0];
+  }
+
+  close(): void {
+    for (const t of this.tasks) void t.destroy();
+  }
+}
