@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { type Job, UnrecoverableError } from "bullmq";
+import { DelayedError, type Job, UnrecoverableError } from "bullmq";
 import { z } from "zod";
 import { pinOldFiles } from "../src/containers/pins.js";
 import { pruneSnapshots, restoreDelta, snapshotDelta } from "../src/containers/snapshot.js";
@@ -13,9 +13,10 @@ import { type RolloutProgress, runRollout } from "../src/rollout/run-rollout.js"
 import type { RolloutState } from "../src/rollout/rollout-store.js";
 import { discoverContainers } from "../src/containers/discover.js";
 import { isFailure } from "../src/rollout/container-outcome.js";
-import { controlGate } from "../src/rollout/gates.js";
+import { controlGate, RolloutReleased } from "../src/rollout/gates.js";
 import { MaintenanceWindows } from "../src/rollout/windows.js";
 import type { WorkerContext } from "./context.js";
+import { jobIdPart, type Queues } from "../src/queue/queues.js";
 import { queueNotice } from "./notify.js";
 
 /** `rollouts` job: restart the containers an event affects, batch by batch. */
@@ -24,12 +25,22 @@ export const ROLLOUT_JOB = "rollout";
 export const RolloutJob = z.strictObject({ v: z.literal(1), eventId: z.string().min(1), rolloutId: z.string().min(1) });
 export type RolloutJob = z.infer<typeof RolloutJob>;
 
+/**
+ * Queues the rollout of an event. The job id is the rollout id, so queueing the same rollout twice does
+ * nothing; an operator's retry (`attempt` > 0) gets a job of its own, since the first one has finished.
+ */
+export async function queueRollout(queues: Queues, eventId: string, rolloutId: string, attempt = 0): Promise<void> {
+  const payload: RolloutJob = { v: 1, eventId, rolloutId };
+  const jobId = jobIdPart(attempt === 0 ? rolloutId : `${rolloutId}-retry-${attempt}`);
+  await queues.rollouts.add(ROLLOUT_JOB, payload, { jobId, removeOnComplete: { age: 7 * 86_400 }, removeOnFail: { age: 30 * 86_400 } });
+}
+
 /** Snapshots of a container live beside its delta (same filesystem: cheap copies, atomic renames). */
 export function snapshotsDirOf(lxcPath: string, container: string): string {
   return join(lxcPath, container, "patchroll-snapshots");
 }
 
-export async function handleRollout(job: Job, ctx: WorkerContext): Promise<RolloutProgress | { status: string }> {
+export async function handleRollout(job: Job, ctx: WorkerContext, token?: string, signal?: AbortSignal): Promise<RolloutProgress | { status: string }> {
   const parsed = RolloutJob.safeParse(job.data);
   if (!parsed.success) throw new UnrecoverableError(`rollout job ${job.id}: bad payload: ${parsed.error.message}`);
   const { eventId, rolloutId } = parsed.data;
@@ -78,23 +89,33 @@ export async function handleRollout(job: Job, ctx: WorkerContext): Promise<Rollo
     ...(ctx.checkpoint !== undefined ? { checkpoint: ctx.checkpoint } : {}),
   };
   const windows = new MaintenanceWindows(config.rollout.windows);
-  const gate = controlGate({ redis: ctx.redis, config, rolloutId, windows, approveAfter: config.rollout.approveAfter });
+  const gate = controlGate({ redis: ctx.redis, config, rolloutId, windows, approveAfter: config.rollout.approveAfter, ...(signal !== undefined ? { signal } : {}) });
   const forgiven = before.retried !== undefined ? [...before.finished.values()].filter(isFailure).length : 0;
-  const result = await runRollout({
-    plan,
-    targets,
-    policy: config.rollout,
-    journal,
-    deps,
-    gate,
-    finished: before.finished,
-    forgivenFailures: forgiven,
-    onNotice: (n) => queueNotice(ctx.queues, config, n, log),
-    onProgress: async (p) => {
-      await job.updateProgress({ batch: p.batch, batches: p.batches, done: p.done, total: p.total, failures: p.failures });
-      await ctx.rollouts.save({ ...state, ...p, updatedAt: new Date().toISOString() });
-    },
-  });
+  let result: RolloutProgress;
+  try {
+    result = await runRollout({
+      plan,
+      targets,
+      policy: config.rollout,
+      journal,
+      deps,
+      gate,
+      finished: before.finished,
+      forgivenFailures: forgiven,
+      onNotice: (n) => queueNotice(ctx.queues, config, n, log),
+      onProgress: async (p) => {
+        await job.updateProgress({ batch: p.batch, batches: p.batches, done: p.done, total: p.total, failures: p.failures });
+        await ctx.rollouts.save({ ...state, ...p, updatedAt: new Date().toISOString() });
+      },
+    });
+  } catch (err) {
+    windows.close();
+    if (!(err instanceof RolloutReleased)) throw err;
+    // The daemon is stopping: hand the rollout back; the next worker resumes it from the journal.
+    journal.append({ type: "rollout.released", data: { reason: err.message } });
+    await job.moveToDelayed(Date.now() + 1000, token);
+    throw new DelayedError();
+  }
   windows.close();
   log.info({ status: result.status, failures: result.failures, haltReason: result.haltReason }, "rollout finished");
   return result;

@@ -20,8 +20,8 @@ export function startWorkers(ctx: WorkerContext): Worker[] {
   );
   const rollouts = new Worker(
     "rollouts",
-    async (job: Job) => {
-      if (job.name === ROLLOUT_JOB) return handleRollout(job, ctx);
+    async (job: Job, token?: string, signal?: AbortSignal) => {
+      if (job.name === ROLLOUT_JOB) return handleRollout(job, ctx, token, signal);
       throw new Error(`rollouts: unknown job type ${job.name}`);
     },
     // One rollout per host at a time; a long rollout keeps its lock renewed.
@@ -42,8 +42,13 @@ export function startWorkers(ctx: WorkerContext): Worker[] {
   return [aptEvents, rollouts, notifications];
 }
 
-/** Closes workers gracefully, raced against a timer (close() can hang when Redis is away), then forces. */
+/**
+ * Closes workers gracefully, raced against a timer (close() can hang when Redis is away), then forces.
+ * Running jobs are told first (their abort signal): a rollout stops at its next step boundary and is
+ * handed back to the queue, so shutdown never waits on a rollout that waits for a human or a window.
+ */
 export async function closeWorkers(workers: readonly Worker[], graceMs: number): Promise<void> {
+  for (const w of workers) w.cancelAllJobs("the patchroll daemon is stopping");
   await Promise.all(
     workers.map(async (w) => {
       const timer = new Promise<"timeout">((r) => setTimeout(() => r("timeout"), graceMs).unref());

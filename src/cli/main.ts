@@ -12,6 +12,12 @@ import { registerScan } from "./commands/scan.js";
 import { registerPins } from "./commands/pins.js";
 import { registerJournal } from "./commands/journal.js";
 import { registerPlan } from "./commands/plan.js";
+import { registerStatus } from "./commands/status.js";
+import { registerQueues } from "./commands/queues.js";
+import { registerJobs } from "./commands/jobs.js";
+import { registerRolloutControls } from "./commands/rollouts-control.js";
+import { registerDoctor } from "./commands/doctor.js";
+import { registerCompletion } from "./commands/completion.js";
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -29,7 +35,7 @@ export function buildProgram(ctx: CliContext): Command {
     .showHelpAfterError()
     .exitOverride()
     .configureOutput({ writeOut: (t) => ctx.output.out(t), writeErr: (t) => ctx.output.err(t) });
-  for (const register of [registerDaemon, registerConfig, registerEvents, registerRollouts, registerContainers, registerScan, registerPlan, registerPins, registerJournal]) {
+  for (const register of [registerDaemon, registerConfig, registerEvents, registerRollouts, registerContainers, registerScan, registerPlan, registerPins, registerJournal, registerStatus, registerQueues, registerJobs, registerRolloutControls, registerDoctor, registerCompletion]) {
     register(program, ctx);
   }
   return program;

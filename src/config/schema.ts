@@ -87,7 +87,7 @@ export const ConfigSchema = z.strictObject({
     compressAfterDays: z.number().int().min(1).max(36_500).default(14).describe("Journals of finished rollouts whose last entry is older than this many days are gzip-compressed in place (`ROLLOUT.jsonl.gz`); reports, `rollouts show` and `journal verify` read them as before."),
     retainDays: z.number().int().min(1).max(36_500).default(400).describe("Journals of finished rollouts whose last entry is older than this many days are deleted, and their reports with them. The default keeps a year and a month for audits. Unfinished rollouts are never deleted."),
     keepMin: z.number().int().min(0).max(1_000_000).default(50).describe("The newest this many journals are never deleted, however old."),
-  }).prefault({}).describe("Retention and rotation of the journals under `journalDir` (`patchroll journal prune`; the daemon runs it once a day)."),
+  }).prefault({}).describe("Retention and rotation of the journals under `journalDir`, applied by `patchroll journal prune`."),
   snapshots: z.strictObject({
     keep: z.number().int().min(1).max(100).default(3).describe("Snapshots kept per container; older ones are pruned after a successful restart."),
   }).prefault({}).describe("Copies of a container's delta taken before each restart."),

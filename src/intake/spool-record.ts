@@ -6,7 +6,8 @@ import { decodeAptValue, parseActionLine } from "./hook-payload.js";
 
 /**
  * The spool record: what an apt hook (hooks/apt-pre-install-pkgs, hooks/apt-post-invoke) leaves in the
- * spool dir, one file per hook call, named `TIMENS-HOOKPID-KIND.rec` so that names sort oldest first.
+ * spool dir, one file per hook call, named `BOOT8-UPTIMECS-HOOKPID-KIND.rec` (unique: boot id prefix,
+ * uptime in centiseconds, the hook's pid; hooks before 0.2 wrote `TIMENS-HOOKPID-KIND.rec`).
  * Line-oriented text, because a POSIX sh hook writes it:
  *
  * ```
@@ -14,11 +15,14 @@ import { decodeAptValue, parseActionLine } from "./hook-payload.js";
  * kind pre-install                        (or post-invoke)
  * boot 0f7c...-...                        (/proc/sys/kernel/random/boot_id)
  * apt 8281 99118 apt-get                  (pid, start time in clock ticks, name of the apt front end)
- * time-ns 1795414768297758752
+ * time-ns 1795414768297758752             (optional: without it the file's mtime is the record's time)
  * command-line apt-get%20install%20...    (pre-install, optional; %-encoded as in apt's config dump)
  * action prxdemo 1.2 amd64 none > 1.0 amd64 none /var/cache/apt/archives/prxdemo_1.0_amd64.deb
- * end                                     (a record without it is truncated)
+ * end                                     (a record without it is incomplete: being written, or truncated)
  * ```
+ *
+ * The hooks write a record under its final name (no temp file and rename: that cost a process per hook),
+ * so a reader may see it before its last line is in: {@link isIncompleteRecord} tells that case apart.
  */
 export const SPOOL_FORMAT_VERSION = 1;
 const HEADER = "patchroll-spool";
@@ -79,13 +83,17 @@ class LineError extends Error {
 
 const SINGLE_KEYS = new Set(["kind", "boot", "apt", "time-ns", "command-line"]);
 
+/** The message of a record that has no end line (yet); see {@link isIncompleteRecord}. */
+const INCOMPLETE = "no end line: the record is incomplete (a hook writing it right now, or killed, or the disk full)";
+
 /**
- * Parses a spool record. `file` is its path or name: the id is the name without `.rec`. Throws
- * PatchrollError("SPOOL_RECORD_INVALID") naming the file and the line and saying what is wrong.
+ * Parses a spool record. `file` is its path or name: the id is the name without `.rec`. `fileTimeNs`, the
+ * file's mtime in ns, is the record's time when the record carries no `time-ns` line (hooks since 0.2).
+ * Throws PatchrollError("SPOOL_RECORD_INVALID") naming the file and the line and saying what is wrong.
  */
-export function parseSpoolRecord(text: string, file: string): SpoolRecord {
+export function parseSpoolRecord(text: string, file: string, fileTimeNs?: bigint): SpoolRecord {
   try {
-    return parseLines(text, file);
+    return parseLines(text, file, fileTimeNs);
   } catch (err) {
     if (err instanceof LineError) {
       throw new PatchrollError("SPOOL_RECORD_INVALID", `Spool record ${file}, line ${err.line}: ${err.message}`, { cause: err });
@@ -94,7 +102,12 @@ export function parseSpoolRecord(text: string, file: string): SpoolRecord {
   }
 }
 
-function parseLines(text: string, file: string): SpoolRecord {
+/** True for text that is a spool record's beginning without its end line: possibly still being written. */
+export function isIncompleteRecord(text: string): boolean {
+  return !text.split("\n").includes("end");
+}
+
+function parseLines(text: string, file: string, fileTimeNs: bigint | undefined): SpoolRecord {
   if (text.length > MAX_SPOOL_RECORD_BYTES) throw new LineError(1, `record is larger than ${MAX_SPOOL_RECORD_BYTES} bytes`);
   const id = basename(file).replace(/\.rec$/, "");
   if (!/^[A-Za-z0-9._-]+$/.test(id)) throw new LineError(1, `file name ${JSON.stringify(id.slice(0, 80))} is not a spool record name`);
@@ -125,7 +138,7 @@ function parseLines(text: string, file: string): SpoolRecord {
       single.set(key, { value, line: n });
     } else throw new LineError(n, `unknown key ${JSON.stringify(key.slice(0, 40))}`);
   }
-  if (!ended) throw new LineError(lines.length, "no end line: the record is truncated (hook killed or disk full while writing)");
+  if (!ended) throw new LineError(lines.length, INCOMPLETE);
 
   const need = (key: string): { value: string; line: number } => {
     const found = single.get(key);
@@ -143,9 +156,15 @@ function parseLines(text: string, file: string): SpoolRecord {
   const aptStart = Number(apt[2]);
   if (!Number.isSafeInteger(aptStart)) throw new LineError(aptEntry.line, "apt start time is out of range");
   const aptComm = apt[3] ?? "";
-  const timeEntry = need("time-ns");
-  const time = nsToIso(timeEntry.value);
-  if (time === null) throw new LineError(timeEntry.line, `time-ns ${JSON.stringify(timeEntry.value.slice(0, 40))} is not a time in nanoseconds since 1970`);
+  const timeEntry = single.get("time-ns");
+  let time: string | null;
+  if (timeEntry !== undefined) {
+    time = nsToIso(timeEntry.value);
+    if (time === null) throw new LineError(timeEntry.line, `time-ns ${JSON.stringify(timeEntry.value.slice(0, 40))} is not a time in nanoseconds since 1970`);
+  } else {
+    time = fileTimeNs === undefined ? null : nsToIso(String(fileTimeNs));
+    if (time === null) throw new LineError(lines.length, 'no "time-ns" line and no usable file time');
+  }
 
   const command = single.get("command-line");
   if (kind.data === "post-invoke") {
@@ -197,7 +216,8 @@ export interface SpoolRecordFields {
   aptPid: number;
   aptStart: number;
   aptComm: string;
-  timeNs: bigint;
+  /** Written as `time-ns` when given; hooks since 0.2 leave it out (the file's mtime is the time). */
+  timeNs?: bigint;
   /** Plain text; encoded as apt encodes it. */
   commandLine?: string;
   /** Raw v3 action lines. */
@@ -206,14 +226,18 @@ export interface SpoolRecordFields {
 
 /** The text a hook writes for these fields (for tests, tools and replaying records). */
 export function formatSpoolRecord(f: SpoolRecordFields): string {
-  const lines = [`${HEADER} ${SPOOL_FORMAT_VERSION}`, `kind ${f.kind}`, `boot ${f.bootId}`, `apt ${f.aptPid} ${f.aptStart} ${f.aptComm}`, `time-ns ${f.timeNs}`];
+  const lines = [`${HEADER} ${SPOOL_FORMAT_VERSION}`, `kind ${f.kind}`, `boot ${f.bootId}`, `apt ${f.aptPid} ${f.aptStart} ${f.aptComm}`];
+  if (f.timeNs !== undefined) lines.push(`time-ns ${f.timeNs}`);
   if (f.commandLine !== undefined) lines.push(`command-line ${f.commandLine.replace(/[%\s="]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, "0")}`)}`);
   for (const action of f.actions ?? []) lines.push(`action ${action}`);
   lines.push("end");
   return `${lines.join("\n")}\n`;
 }
 
-/** The file name a hook would give a record of this kind written at `timeNs` by process `hookPid`. */
-export function spoolRecordName(timeNs: bigint, hookPid: number, kind: SpoolRecordKind): string {
-  return `${timeNs}-${hookPid}-${kind}.rec`;
+/**
+ * The file name a hook gives a record of this kind: boot id prefix, `uptimeCs` (uptime in centiseconds),
+ * the hook's pid, the kind.
+ */
+export function spoolRecordName(bootId: string, uptimeCs: bigint | number, hookPid: number, kind: SpoolRecordKind): string {
+  return `${bootId.split("-")[0] ?? "unknown"}-${uptimeCs}-${hookPid}-${kind}.rec`;
 }

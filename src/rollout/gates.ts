@@ -31,6 +31,16 @@ export interface ControlGateOptions {
   approveAfter: readonly number[];
   pollMs?: number;
   now?: () => Date;
+  /** Aborted when the worker shuts down: the gate then releases the rollout (see RolloutReleased). */
+  signal?: AbortSignal;
+}
+
+/**
+ * Thrown at a step boundary when the worker is shutting down: the rollout stops where it is (no container
+ * is left half-restarted) and is picked up again, from its journal, by the next worker.
+ */
+export class RolloutReleased extends Error {
+  override readonly name = "RolloutReleased";
 }
 
 /**
@@ -44,6 +54,7 @@ export function controlGate(o: ControlGateOptions): RolloutGate {
   const wait = async (check: () => Promise<Wait | GateDecision>, onWait: (w: Wait) => Promise<void>): Promise<GateDecision> => {
     let last = "";
     for (;;) {
+      if (o.signal?.aborted === true) throw new RolloutReleased(`released: ${String(o.signal.reason ?? "the worker is stopping")}`);
       const r = await check();
       if ("go" in r) return r;
       if (r.reason !== last) await onWait(r);
@@ -67,8 +78,8 @@ export function controlGate(o: ControlGateOptions): RolloutGate {
           return { status: "waiting", approval: true, reason: `batch ${batch} needs approval after batch ${batch - 1}: patchroll rollouts approve ${o.rolloutId} --why "..."` };
         }
         if (!o.windows.isOpen(now())) {
-          const next = o.windows.nextOpening();
-          return { status: "waiting", reason: `outside the maintenance windows (${o.windows.expressions.join("; ")}); the next opens ${next?.toISOString() ?? "never"}` };
+          const next = o.windows.nextOpening(now());
+          return { status: "waiting", reason: `outside the maintenance windows (${o.windows.expressions.join("; ")}); the next opens ${next?.toISOString() ?? "not within 31 days"}` };
         }
         return { go: true };
       }, onWait),

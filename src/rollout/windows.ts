@@ -20,10 +20,15 @@ export class MaintenanceWindows {
     return this.tasks.length === 0 || this.tasks.some((t) => t.match(at));
   }
 
-  /** When the next window opens (after `now`), if any. */
-  nextOpening(): Date | undefined {
-    const next = this.tasks.map((t) => t.getNextRun()).filter((d): d is Date => d !== null);
-    return next.sort((a, b) => a.getTime() - b.getTime())[0];
+  /** The first minute after `from` in which a window is open, looking up to 31 days ahead. */
+  nextOpening(from: Date): Date | undefined {
+    const minute = 60_000;
+    const start = Math.floor(from.getTime() / minute) * minute + minute;
+    for (let t = start; t < start + 31 * 24 * 60 * minute; t += minute) {
+      const at = new Date(t);
+      if (this.isOpen(at)) return at;
+    }
+    return undefined;
   }
 
   close(): void {

@@ -32,6 +32,8 @@ export function spoolBacklog(spoolDir: string, now: Date = new Date()): SpoolBac
   try {
     names = readdirSync(spoolDir).filter(isSpoolRecordName);
   } catch (err) {
+    // The hooks and the daemon create it on first use: a missing dir holds no backlog.
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return { dir: spoolDir, records: 0, corrupt: 0 };
     return { dir: spoolDir, records: 0, corrupt: 0, error: (err as Error).message };
   }
   let oldest = Number.POSITIVE_INFINITY;

@@ -1,0 +1,43 @@
+import type { JournalEntry } from "../journal/entry.js";
+
+/** A health check result as the journal keeps it (the last round of each health step). */
+export interface HealthObservation {
+  seconds: number;
+  outcome: "ok" | "fail";
+}
+
+/** A finished rollout's wall-clock duration, from its first journal entry to its end. */
+export interface RolloutDuration {
+  seconds: number;
+  status: "completed" | "halted";
+}
+
+/** What one rollout's journal has told so far; carried between reads of a growing file. */
+export interface JournalCursor {
+  /** Time of the file's first entry (ms). */
+  firstMs?: number;
+}
+
+/**
+ * Turns journal entries into metric observations (pure): every result of the last round of a `health` or
+ * `rollback.health` step, and a rollout's duration when it completes or halts. `cursor` remembers the
+ * rollout's start across calls, as the file grows.
+ */
+export function observeEntries(entries: readonly JournalEntry[], cursor: JournalCursor): { health: HealthObservation[]; durations: RolloutDuration[] } {
+  const health: HealthObservation[] = [];
+  const durations: RolloutDuration[] = [];
+  for (const e of entries) {
+    const ms = Date.parse(e.ts);
+    if (cursor.firstMs === undefined && Number.isFinite(ms)) cursor.firstMs = ms;
+    if (e.type === "step.end" && (e.data["step"] === "health" || e.data["step"] === "rollback.health")) {
+      const last = e.data["last"];
+      if (!Array.isArray(last)) continue;
+      for (const r of last as { latencyMs?: unknown; ok?: unknown }[]) {
+        if (typeof r.latencyMs === "number" && Number.isFinite(r.latencyMs)) health.push({ seconds: r.latencyMs / 1000, outcome: r.ok === true ? "ok" : "fail" });
+      }
+    } else if ((e.type === "rollout.completed" || e.type === "rollout.halted") && cursor.firstMs !== undefined && Number.isFinite(ms)) {
+      durations.push({ seconds: Math.max(0, (ms - cursor.firstMs) / 1000), status: e.type === "rollout.completed" ? "completed" : "halted" });
+    }
+  }
+  return { health, durations };
+}

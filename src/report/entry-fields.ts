@@ -1,0 +1,36 @@
+/**
+ * Typed reads of a journal entry's `data` (kept as written, so `unknown`): a report never trusts a field's
+ * type, because an older or newer writer may have written it differently. Each returns null when absent or
+ * of another type.
+ */
+export type Data = Record<string, unknown>;
+
+export function str(d: Data, key: string): string | null {
+  const v = d[key];
+  return typeof v === "string" ? v : null;
+}
+
+export function num(d: Data, key: string): number | null {
+  const v = d[key];
+  return typeof v === "number" && Number.isFinite(v) ? v : null;
+}
+
+export function bool(d: Data, key: string): boolean | null {
+  const v = d[key];
+  return typeof v === "boolean" ? v : null;
+}
+
+export function strs(d: Data, key: string): string[] {
+  const v = d[key];
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : [];
+}
+
+export function obj(d: Data, key: string): Data | null {
+  const v = d[key];
+  return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Data) : null;
+}
+
+export function arr(d: Data, key: string): Data[] {
+  const v = d[key];
+  return Array.isArray(v) ? v.filter((x): x is Data => typeof x === "object" && x !== null && !Array.isArray(x)) : [];
+}

@@ -1,0 +1,106 @@
+import { escapeHtml as esc } from "./html-escape.js";
+import type { RolloutReport } from "./report-model.js";
+import { formatDuration, msBetween } from "./time-format.js";
+
+const W = 960;
+const LABEL_W = 170;
+const PLOT_W = W - LABEL_W - 24;
+const TOP = 40;
+const ROW = 26;
+const BAR = 14;
+
+/** Step colours; every rollback step is a shade of red so a rollback stands out at a glance. */
+const STEP_FILL: Record<string, string> = {
+  snapshot: "#94a3b8",
+  stop: "#475569",
+  start: "#2563eb",
+  health: "#16a34a",
+  verify: "#0d9488",
+  "rollback.stop": "#b91c1c",
+  "rollback.restore": "#dc2626",
+  "rollback.pin": "#ea580c",
+  "rollback.start": "#b91c1c",
+  "rollback.health": "#f97316",
+};
+const OUTCOME_FILL: Record<string, string> = { patched: "#16a34a", unverified: "#ca8a04", "rolled-back": "#ea580c", "rollback-failed": "#b91c1c", skipped: "#64748b" };
+
+const n = (v: number) => String(Math.round(v * 10) / 10);
+
+/** A tick interval of 1, 2 or 5 times a power of ten, giving at most 8 ticks over `span` ms. */
+function tickStep(span: number): number {
+  for (let p = 1; ; p *= 10) for (const m of [1, 2, 5]) if (span / (m * p) <= 8) return m * p;
+}
+
+/**
+ * The rollout as an inline SVG chart (pure, deterministic): one row per container with a bar per step
+ * (rollback steps in red), its outcome as a dot, batches and bake times as bands, and the halt, human
+ * actions and resumptions as vertical lines. Hovering any mark shows its details (SVG `<title>`).
+ */
+export function timelineSvg(r: RolloutReport): string {
+  const t0 = r.startedAt;
+  const end = r.endedAt ?? r.asOf ?? t0;
+  const span = Math.max(msBetween(t0, end) ?? 0, 1);
+  const x = (t: string | null) => LABEL_W + (Math.min(Math.max(msBetween(t0, t) ?? 0, 0), span) / span) * PLOT_W;
+  const rows = r.containers;
+  const plotH = Math.max(rows.length, 1) * ROW;
+  const H = TOP + plotH + 64;
+  const out: string[] = [];
+  out.push(`<svg xmlns="http://www.w3.org/2000/svg" class="timeline" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-labelledby="chart-title chart-desc" font-family="system-ui, sans-serif" font-size="12">`);
+  out.push(`<title id="chart-title">Rollout ${esc(r.rollout)}: batches and container restarts over time</title>`);
+  out.push(`<desc id="chart-desc">${rows.length} containers, ${r.batches.length} batches, outcome ${esc(r.outcome)}, over ${esc(formatDuration(span))}.</desc>`);
+  out.push(`<defs><pattern id="bake" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="3" height="6" fill="#e2e8f0"/></pattern></defs>`);
+  for (const b of r.batches) {
+    if (b.startedAt === null) continue;
+    const x1 = x(b.startedAt);
+    const x2 = Math.max(x(b.finishedAt ?? end), x1 + 2);
+    out.push(`<g class="batch"><rect x="${n(x1)}" y="${TOP - 6}" width="${n(x2 - x1)}" height="${plotH + 6}" fill="${b.batch % 2 === 1 ? "#eef2ff" : "#f5f3ff"}" stroke="#c7d2fe"><title>batch ${b.batch}: ${esc(b.containers.join(", "))}; ${b.failures ?? "?"} failure(s) so far</title></rect>`);
+    out.push(`<text x="${n(x1 + 3)}" y="${TOP - 10}" fill="#3730a3">batch ${b.batch}</text></g>`);
+    if (b.bakeMs !== null && b.finishedAt !== null) {
+      const bakeEnd = new Date(Date.parse(b.finishedAt) + b.bakeMs).toISOString();
+      const bx = x(b.finishedAt);
+      out.push(`<rect class="bake" x="${n(bx)}" y="${TOP - 6}" width="${n(Math.max(x(bakeEnd) - bx, 1))}" height="${plotH + 6}" fill="url(#bake)"><title>bake after batch ${b.batch}: ${esc(formatDuration(b.bakeMs))}</title></rect>`);
+    }
+  }
+  rows.forEach((c, i) => {
+    const y = TOP + i * ROW;
+    const mid = y + ROW / 2;
+    out.push(`<g class="container" data-container="${esc(c.name)}">`);
+    out.push(`<text x="${LABEL_W - 8}" y="${n(mid + 4)}" text-anchor="end" fill="#0f172a">${esc(c.name)}</text>`);
+    out.push(`<line x1="${LABEL_W}" x2="${LABEL_W + PLOT_W}" y1="${n(mid)}" y2="${n(mid)}" stroke="#e2e8f0"/>`);
+    if (c.steps.length === 0) out.push(`<text x="${LABEL_W + 4}" y="${n(mid + 4)}" fill="#64748b" font-style="italic">${r.outcome === "unfinished" ? "waiting" : "untouched"}</text>`);
+    for (const s of c.steps) {
+      const x1 = x(s.beganAt);
+      const w = Math.max(x(s.endedAt ?? end) - x1, 2);
+      const failed = s.ok === false;
+      const stroke = failed ? ` stroke="#450a0a" stroke-width="1.5"` : s.endedAt === null ? ` stroke="#0f172a" stroke-dasharray="3 2"` : "";
+      const what = `${s.step}${failed ? ` FAILED: ${s.error ?? ""}` : s.endedAt === null ? ": no end recorded" : ""} (${formatDuration(s.ms ?? msBetween(s.beganAt, s.endedAt))})`;
+      out.push(`<rect class="step${s.step.startsWith("rollback") ? " rollback" : ""}${failed ? " failed" : ""}" x="${n(x1)}" y="${n(mid - BAR / 2)}" width="${n(w)}" height="${BAR}" fill="${failed ? "#ef4444" : (STEP_FILL[s.step] ?? "#a855f7")}"${stroke}><title>${esc(c.name)}: ${esc(what)}</title></rect>`);
+    }
+    if (c.doneAt !== null && c.outcome !== null) {
+      out.push(`<circle class="outcome" cx="${n(x(c.doneAt))}" cy="${n(mid)}" r="5" fill="${OUTCOME_FILL[c.outcome] ?? "#64748b"}" stroke="#fff"><title>${esc(c.name)}: ${esc(c.outcome)}</title></circle>`);
+    }
+    out.push("</g>");
+  });
+  const marks: { at: string; label: string; color: string; title: string }[] = [
+    ...r.controls.map((c) => ({ at: c.at, label: `${c.action} (${c.who})`, color: "#7c3aed", title: `${c.who} asked to ${c.action}: ${c.why}` })),
+    ...r.timeline.filter((t) => t.type === "rollout.resumed").map((t) => ({ at: t.at, label: "resumed", color: "#0369a1", title: t.text })),
+    ...(r.halt !== null ? [{ at: r.halt.at, label: "halted", color: "#b91c1c", title: r.halt.reason }] : []),
+  ];
+  for (const m of marks) {
+    const mx = x(m.at);
+    out.push(`<g class="mark"><line x1="${n(mx)}" x2="${n(mx)}" y1="${TOP - 6}" y2="${TOP + plotH}" stroke="${m.color}" stroke-width="2" stroke-dasharray="5 3"/><text x="${n(mx + 3)}" y="${TOP + plotH + 12}" fill="${m.color}">${esc(m.label)}</text><title>${esc(m.title)}</title></g>`);
+  }
+  const step = tickStep(span);
+  const axisY = TOP + plotH + 26;
+  out.push(`<g class="axis" fill="#334155"><line x1="${LABEL_W}" x2="${LABEL_W + PLOT_W}" y1="${axisY - 10}" y2="${axisY - 10}" stroke="#94a3b8"/>`);
+  for (let t = 0; t <= span; t += step) {
+    const tx = LABEL_W + (t / span) * PLOT_W;
+    out.push(`<line x1="${n(tx)}" x2="${n(tx)}" y1="${axisY - 14}" y2="${axisY - 6}" stroke="#94a3b8"/><text x="${n(tx)}" y="${axisY + 4}" text-anchor="middle">+${esc(formatDuration(t))}</text>`);
+  }
+  out.push("</g>");
+  const legend = [["snapshot", "#94a3b8"], ["stop", "#475569"], ["start", "#2563eb"], ["health", "#16a34a"], ["verify", "#0d9488"], ["rollback", "#dc2626"], ["failed step", "#ef4444"]];
+  out.push(`<g class="legend" transform="translate(${LABEL_W} ${axisY + 18})">`);
+  legend.forEach(([label, color], i) => out.push(`<rect x="${i * 100}" y="-9" width="12" height="12" fill="${color}"/><text x="${i * 100 + 16}" y="1">${label}</text>`));
+  out.push("</g></svg>");
+  return out.join("\n");
+}

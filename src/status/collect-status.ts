@@ -1,0 +1,115 @@
+import type { Redis } from "ioredis";
+import type { Config } from "../config/schema.js";
+import type { ContainerDriver } from "../containers/driver.js";
+import { listPins, type Pin } from "../containers/pins.js";
+import { connectRedis, describeRedis } from "../queue/connection.js";
+import { closeQueues, openQueues, type Queues } from "../queue/queues.js";
+import { parseRedisInfo, redisHealth, redisHealthProblems } from "../queue/redis-health.js";
+import { RolloutStore } from "../rollout/rollout-store.js";
+import { attentionItems } from "./attention.js";
+import { containerStates, countByVerdict } from "./container-states.js";
+import { dashboardUrl, probeDaemon } from "./daemon-probe.js";
+import { oldestExposure } from "./exposure.js";
+import { activeRollouts, openHalted, packagesOf } from "./open-halted.js";
+import { queueCounts } from "./queue-counts.js";
+import { spoolBacklog } from "./spool-backlog.js";
+import type { ContainersSummary, RedisStatus, StatusReport } from "./status-report.js";
+
+export interface CollectStatusOptions {
+  /** An open connection (the dashboard's); without one, a fail-fast connection is opened and closed. */
+  redis?: Redis;
+  /** Queues opened on `redis`. */
+  queues?: Queues;
+  /** The daemon itself asks (dashboard): it is up by definition. */
+  self?: boolean;
+  driver?: ContainerDriver;
+  now?: Date;
+  /** How many recent rollouts to consider. Default 50. */
+  recent?: number;
+}
+
+/** What Redis tells, or why it could not (never throws for an unreachable Redis). */
+async function fromRedis(config: Config, opts: CollectStatusOptions) {
+  let redis = opts.redis;
+  let own = false;
+  try {
+    if (redis === undefined) {
+      redis = await connectRedis(config, "client");
+      own = true;
+    }
+    const queues = opts.queues ?? openQueues(redis, config);
+    try {
+      const [health, memory, counts, rollouts] = await Promise.all([
+        redisHealth(redis),
+        redis.info("memory"),
+        queueCounts(redis, queues),
+        new RolloutStore(redis, config).list(opts.recent ?? 50),
+      ]);
+      const status: RedisStatus = { where: describeRedis(config), reachable: true, health, maxMemory: Number(parseRedisInfo(memory)["maxmemory"] ?? 0), problems: redisHealthProblems(health) };
+      return { status, counts, rollouts };
+    } finally {
+      if (opts.queues === undefined) await closeQueues(queues);
+    }
+  } catch (err) {
+    const status: RedisStatus = { where: describeRedis(config), reachable: false, error: (err as Error).message, problems: [] };
+    return { status, counts: null, rollouts: null };
+  } finally {
+    if (own) redis?.disconnect();
+  }
+}
+
+function readPins(stateDir: string): Pin[] {
+  try {
+    return listPins(stateDir);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Gathers everything `patchroll status` and the dashboard's front page show. Each part fails on its own:
+ * with Redis away the spool, pins, containers and exposure are still reported.
+ */
+export async function collectStatus(config: Config, opts: CollectStatusOptions = {}): Promise<StatusReport> {
+  const now = opts.now ?? new Date();
+  const [redisPart, httpUp] = await Promise.all([
+    fromRedis(config, opts),
+    opts.self === true || !config.http.enabled ? Promise.resolve(opts.self === true) : probeDaemon(config),
+  ]);
+  const rollouts = redisPart.rollouts;
+  const packages = rollouts === null ? [] : packagesOf(rollouts);
+  const containers: ContainersSummary = { total: 0, managed: 0, byVerdict: countByVerdict([]), stale: [], shadowed: [], ownDpkg: [], packages };
+  let exposure: StatusReport["exposure"] = null;
+  try {
+    const states = await containerStates(config, { packages, now, ...(opts.driver !== undefined ? { driver: opts.driver } : {}) });
+    const managed = states.filter((s) => s.managed);
+    Object.assign(containers, {
+      total: states.length,
+      managed: managed.length,
+      byVerdict: countByVerdict(states),
+      stale: managed.filter((s) => s.verdict === "stale").map((s) => s.name),
+      shadowed: managed.filter((s) => s.verdict === "shadowed").map((s) => s.name),
+      ownDpkg: managed.filter((s) => s.verdict === "own-dpkg").map((s) => s.name),
+    });
+    exposure = oldestExposure(managed.map((s) => s.exposure)) ?? null;
+  } catch (err) {
+    containers.error = (err as Error).message;
+  }
+  const workers = redisPart.counts === null ? null : redisPart.counts.reduce((n, q) => n + q.workers, 0);
+  const up = opts.self === true || (workers ?? 0) > 0 || httpUp ? true : workers === null && !config.http.enabled ? null : false;
+  const report: Omit<StatusReport, "attention"> = {
+    v: 1,
+    host: config.hostId,
+    at: now.toISOString(),
+    daemon: { up, workers, http: config.http.enabled ? { url: dashboardUrl(config.http), up: httpUp } : null },
+    redis: redisPart.status,
+    queues: redisPart.counts,
+    active: rollouts === null ? null : activeRollouts(rollouts),
+    halted: rollouts === null ? null : openHalted(rollouts),
+    pins: readPins(config.stateDir),
+    containers,
+    spool: spoolBacklog(config.spoolDir, now),
+    exposure,
+  };
+  return { ...report, attention: attentionItems(report) };
+}

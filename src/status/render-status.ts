@@ -1,0 +1,68 @@
+import { VERDICTS } from "../detect/verdict.js";
+import { COUNTED_STATES } from "./queue-counts.js";
+import { formatBytes, formatDuration, rolloutProgress } from "./format.js";
+import type { StatusReport } from "./status-report.js";
+
+const label = (name: string) => name.padEnd(11);
+
+function daemonLine(r: StatusReport): string {
+  const d = r.daemon;
+  const state = d.up === null ? "unknown (Redis away, dashboard disabled)" : d.up ? "up" : "DOWN";
+  const workers = d.workers === null ? "" : `, ${d.workers} worker connection(s)`;
+  const http = d.http === null ? ", dashboard disabled" : `, dashboard ${d.http.url} ${d.http.up ? "answers" : "does not answer"}`;
+  return `${label("daemon")}${state}${workers}${http}`;
+}
+
+function redisLine(r: StatusReport): string {
+  const x = r.redis;
+  if (!x.reachable) return `${label("redis")}UNREACHABLE ${x.where}: ${x.error ?? ""}`;
+  const h = x.health!;
+  const persistence = h.persistence.aof ? `AOF ${h.persistence.appendfsync}` : h.persistence.rdb === true ? "RDB only" : "NO persistence";
+  const mem = `${formatBytes(h.usedMemory)}${x.maxMemory ? ` of ${formatBytes(x.maxMemory)}` : ""}`;
+  return `${label("redis")}${x.where} ${h.version}, ${mem}, ${persistence}, ${h.maxmemoryPolicy}`;
+}
+
+function queueLines(r: StatusReport): string[] {
+  if (r.queues === null) return [`${label("queues")}unknown (Redis away)`];
+  const width = Math.max(...r.queues.map((q) => q.queue.length));
+  return r.queues.map((q, i) => {
+    const counts = COUNTED_STATES.filter((s) => s !== "completed" && (q.counts[s] > 0 || s === "waiting" || s === "active" || s === "failed")).map((s) => `${s} ${q.counts[s]}`);
+    return `${label(i === 0 ? "queues" : "")}${q.queue.padEnd(width)} ${[...counts, `stalled ${q.stalled}`, ...(q.paused ? ["PAUSED"] : [])].join("  ")}`;
+  });
+}
+
+function rolloutLines(r: StatusReport): string[] {
+  if (r.active === null) return [`${label("rollout")}unknown (Redis away; journals: patchroll rollouts show ID)`];
+  const lines = r.active.length === 0 ? [`${label("rollout")}none running`] : r.active.map((a, i) => `${label(i === 0 ? "rollout" : "")}${a.id} ${a.status}: ${rolloutProgress(a)} (${a.packages.join(", ")})`);
+  for (const [i, h] of (r.halted ?? []).entries()) lines.push(`${label(i === 0 ? "halted" : "")}${h.id}: ${h.haltReason ?? "halted"}`);
+  return lines;
+}
+
+function containerLine(r: StatusReport): string {
+  const c = r.containers;
+  if (c.error !== undefined) return `${label("containers")}scan failed: ${c.error}`;
+  const parts = VERDICTS.filter((v) => c.byVerdict[v] > 0).map((v) => `${c.byVerdict[v]} ${v}`);
+  const scope = c.packages.length > 0 ? ` (judged on ${c.packages.join(", ")})` : "";
+  return `${label("containers")}${c.managed} managed${c.total > c.managed ? `, ${c.total - c.managed} unmanaged` : ""}${parts.length > 0 ? `: ${parts.join(", ")}` : ""}${scope}`;
+}
+
+/** `patchroll status` as one screen of text (pure). */
+export function renderStatus(r: StatusReport): string {
+  const lines = [
+    `patchroll on ${r.host} at ${r.at}`,
+    daemonLine(r),
+    redisLine(r),
+    ...queueLines(r),
+    ...rolloutLines(r),
+    `${label("pinned")}${r.pins.length === 0 ? "none" : r.pins.map((p) => `${p.container} (${p.packages.map((x) => `${x.name} ${x.version}`).join(", ")})`).join(", ")}`,
+    containerLine(r),
+    `${label("spool")}${r.spool.error !== undefined ? `unreadable: ${r.spool.error}` : `${r.spool.records} record(s) waiting${r.spool.oldestAgeSec !== undefined ? `, oldest ${formatDuration(r.spool.oldestAgeSec)}` : ""}${r.spool.corrupt > 0 ? `, ${r.spool.corrupt} corrupt` : ""}`}`,
+    `${label("exposure")}${r.exposure === null ? "none: no container runs an outdated file" : `${r.exposure.container} runs an old ${r.exposure.path}${r.exposure.package ? ` (${r.exposure.package})` : ""} for ${formatDuration(r.exposure.ageSec)}, since ${r.exposure.since}`}`,
+  ];
+  if (r.attention.length === 0) return [...lines, "", "nothing needs a human"].join("\n");
+  lines.push("", `NEEDS A HUMAN (${r.attention.length})`);
+  for (const a of r.attention) {
+    lines.push(`${a.severity === "critical" ? "!!" : " !"} ${a.what}`, `     next:    ${a.next}`, `     runbook: ${a.runbookFile}`);
+  }
+  return lines.join("\n");
+}

@@ -1,0 +1,98 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { requestControl } from "../../src/rollout/controls.js";
+import { rolloutHarness, type RolloutHarness } from "../helpers/rollout-harness.js";
+
+/**
+ * The rollout engine on real containers: batches, approval gates, pause/resume, abort with rollback of
+ * the completed batches, and two events in quick succession (one rollout at a time).
+ */
+describe("rollout engine: batches and operator controls (real LXC, real Redis)", () => {
+  let h: RolloutHarness;
+  const who = { who: "alice", why: "testing the gate" };
+
+  beforeAll(async () => {
+    h = await rolloutHarness(
+      "flow",
+      ["web", "api", "web", "api", "web"].map((group, i) => ({ group, canary: i === 0 })),
+      { rollout: { batches: [1, 2, "100%"], approveAfter: [] } },
+    );
+    await h.startDaemon();
+  });
+  afterAll(async () => h?.cleanup());
+
+  const stepsOf = (rolloutId: string) => h.journal(rolloutId).map((e) => `${e.type}${e.data["batch"] !== undefined ? `#${e.data["batch"]}` : ""}`);
+
+  it("restarts five containers in three batches, canary first, each batch done before the next", async () => {
+    const before = await Promise.all(h.containers.map(async (c) => (await c.info()).initPid));
+    const id = await h.trigger();
+    const done = await h.waitFor(id, ["completed", "halted", "aborted"]);
+    expect(done.status).toBe("completed");
+    expect(done.outcomes?.map((o) => o.outcome)).toEqual(Array(5).fill("patched"));
+    const plan = h.journal(id).find((e) => e.type === "rollout.planned")!.data["plan"] as { batches: string[][] };
+    expect(plan.batches.map((b) => b.length)).toEqual([1, 2, 2]);
+    expect(plan.batches[0]).toEqual([h.containers[0]!.name]);
+    const steps = stepsOf(id);
+    expect(steps.indexOf("batch.finished#1")).toBeLessThan(steps.indexOf("batch.started#2"));
+    expect(steps.indexOf("batch.finished#2")).toBeLessThan(steps.indexOf("batch.started#3"));
+    const after = await Promise.all(h.containers.map(async (c) => (await c.info()).initPid));
+    after.forEach((pid, i) => expect(pid).not.toBe(before[i]));
+  });
+
+  it("runs two events one after the other, never two rollouts at once", async () => {
+    const [a, b] = [await h.trigger(), await h.trigger()];
+    await h.waitFor(a, ["completed"]);
+    await h.waitFor(b, ["completed"]);
+    const endA = Date.parse(h.journal(a).find((e) => e.type === "rollout.completed")!.ts);
+    const startB = Date.parse(h.journal(b).find((e) => e.type === "step.begin")!.ts);
+    const endB = Date.parse(h.journal(b).find((e) => e.type === "rollout.completed")!.ts);
+    const startA = Date.parse(h.journal(a).find((e) => e.type === "step.begin")!.ts);
+    expect(startB >= endA || startA >= endB).toBe(true);
+  });
+
+  it("holds at a pause and goes on when resumed, journaling who and why", async () => {
+    const id = await h.trigger((rolloutId) => requestControl(h.redis, h.env.config, { action: "pause", rolloutId, ...who }));
+    const paused = await h.waitFor(id, ["paused"]);
+    expect(paused.waitReason).toMatch(/paused by alice: testing the gate/);
+    expect(h.journal(id).some((e) => e.type === "step.begin")).toBe(false);
+    await requestControl(h.redis, h.env.config, { action: "resume", rolloutId: id, ...who });
+    expect((await h.waitFor(id, ["completed", "halted"])).status).toBe("completed");
+    const controls = h.journal(id).filter((e) => e.type.startsWith("control."));
+    expect(controls.map((e) => [e.type, e.data["who"], e.data["why"]])).toEqual([
+      ["control.pause", "alice", "testing the gate"],
+      ["control.resume", "alice", "testing the gate"],
+    ]);
+  });
+});
+
+describe("rollout engine: approval gate and abort (real LXC, real Redis)", () => {
+  let h: RolloutHarness;
+  beforeAll(async () => {
+    h = await rolloutHarness("gate", [{ canary: true }, {}, {}], { rollout: { batches: [1, "100%"], approveAfter: [1] } });
+    await h.startDaemon();
+  });
+  afterAll(async () => h?.cleanup());
+
+  it("waits for approval after the canary, then finishes", async () => {
+    const id = await h.trigger();
+    const waiting = await h.waitFor(id, ["waiting"]);
+    expect(waiting.waitReason).toMatch(/batch 2 needs approval after batch 1: patchroll rollouts approve/);
+    expect(waiting.outcomes?.map((o) => o.outcome)).toEqual(["patched"]);
+    await requestControl(h.redis, h.env.config, { action: "approve", rolloutId: id, who: "bob", why: "canary looks fine" });
+    const done = await h.waitFor(id, ["completed", "halted"]);
+    expect(done.outcomes?.map((o) => o.outcome)).toEqual(["patched", "patched", "patched"]);
+  });
+
+  it("aborts at the gate and rolls the canary back when asked, leaving the rest untouched", async () => {
+    const untouched = await Promise.all(h.containers.slice(1).map(async (c) => (await c.info()).initPid));
+    const id = await h.trigger();
+    await h.waitFor(id, ["waiting"]);
+    await requestControl(h.redis, h.env.config, { action: "abort", rolloutId: id, who: "carol", why: "bad news upstream", rollBackCompleted: true });
+    const aborted = await h.waitFor(id, ["aborted"]);
+    expect(aborted.haltReason).toMatch(/aborted by carol: bad news upstream; rolled back/);
+    expect(aborted.outcomes?.map((o) => [o.container, o.outcome])).toEqual([[h.containers[0]!.name, "rolled-back"]]);
+    expect(await Promise.all(h.containers.slice(1).map(async (c) => (await c.info()).initPid))).toEqual(untouched);
+    expect((await fetch(h.containers[0]!.healthUrl)).status).toBe(200);
+    const entry = h.journal(id).find((e) => e.type === "rollout.aborted")!;
+    expect(entry.data).toMatchObject({ who: "carol", rolledBack: [h.containers[0]!.name] });
+  });
+});
