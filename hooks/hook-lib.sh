@@ -11,8 +11,7 @@
 #   - No `date`: a record's time is the file's own mtime (set by the write, ns resolution).
 #   - No temp file + `mv`: a record is written under its final name and is complete when its last line is
 #     "end"; the daemon leaves an incomplete record alone while it is young (a hook may be writing it) and
-#     quarantines it later (src/intake/spool-ingest.ts). Names are unique (boot, uptime, pid) and
-#     noclobber (set -C) makes an existing name an error, never an overwrite.
+#     quarantines it later (src/intake/spool-ingest.ts). Names are unique (boot id, uptime, pid).
 #   - One `sync FILE` for the pre-install record. On Linux's journaling filesystems (ext4, xfs, btrfs)
 #     fsync of a newly created file also makes its directory entry durable (the creation is in the
 #     transaction the fsync commits; ext4 without a journal syncs the parent itself), so the separate
@@ -139,7 +138,6 @@ record_start() {
   read -r up _ < /proc/uptime 2>/dev/null || up=0.00
   kind=$1
   rec="$spool/${boot%%-*}-${up%.*}${up#*.}-$$-$kind.rec"
-  set -C
 }
 
 # record_sync: makes the written record durable (see "One `sync FILE`" above). On failure the record stays

@@ -101,6 +101,7 @@ export async function handleRollout(job: Job, ctx: WorkerContext, token?: string
       deps,
       gate,
       finished: before.finished,
+      rollingBack: before.rollingBack,
       forgivenFailures: forgiven,
       onNotice: (n) => queueNotice(ctx.queues, config, n, log),
       onProgress: async (p) => {

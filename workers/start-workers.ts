@@ -24,8 +24,9 @@ export function startWorkers(ctx: WorkerContext): Worker[] {
       if (job.name === ROLLOUT_JOB) return handleRollout(job, ctx, token, signal);
       throw new Error(`rollouts: unknown job type ${job.name}`);
     },
-    // One rollout per host at a time; a long rollout keeps its lock renewed.
-    { ...common, concurrency: 1, lockDuration: 60_000 },
+    // One rollout per host at a time; a long rollout keeps its lock renewed. A rollout whose worker died is
+    // taken over once its lock expires and resumes from its journal.
+    { ...common, concurrency: 1, lockDuration: ctx.config.queue.lockDurationMs, stalledInterval: ctx.config.queue.stalledIntervalMs, maxStalledCount: ctx.config.queue.maxStalledCount },
   );
   const notifications = new Worker(
     "notifications",

@@ -12,6 +12,7 @@ import { registerScan } from "./commands/scan.js";
 import { registerPins } from "./commands/pins.js";
 import { registerJournal } from "./commands/journal.js";
 import { registerPlan } from "./commands/plan.js";
+import { registerReport } from "./commands/report.js";
 import { registerStatus } from "./commands/status.js";
 import { registerQueues } from "./commands/queues.js";
 import { registerJobs } from "./commands/jobs.js";

@@ -76,6 +76,11 @@ export const ConfigSchema = z.strictObject({
       healthTimeoutMs: z.number().int().min(100).max(3_600_000).optional(),
     })).default({}).describe("Per service group overrides of the health settings, e.g. { db: { healthTimeoutMs: 120000 } }."),
   }).prefault({}).describe("How a package change becomes restarts: batches, health, failure budget."),
+  queue: z.strictObject({
+    lockDurationMs: z.number().int().min(1000).max(600_000).default(30_000).describe("How long a worker's claim on a running job lasts without renewal (renewed at half this). A worker killed mid-rollout hands its rollout to the next one after this."),
+    stalledIntervalMs: z.number().int().min(500).max(600_000).default(15_000).describe("How often workers look for jobs whose worker died."),
+    maxStalledCount: z.number().int().min(1).max(1000).default(100).describe("How many worker deaths a job survives; each time it resumes from its journal."),
+  }).prefault({}).describe("BullMQ worker settings."),
   notify: z.strictObject({
     webhooks: z.array(z.strictObject({
       url: z.url().describe("Where to POST."),

@@ -36,6 +36,7 @@ export class Daemon {
   private queues: Queues | undefined;
   private workers: Worker[] = [];
   private ingest: SpoolIngest | undefined;
+  private dashboard: { url: string; close(): Promise<void> } | undefined;
 
   constructor(
     readonly config: Config,
@@ -81,7 +82,15 @@ export class Daemon {
       },
     });
     await this.ingest.start();
-    logger.info({ hostId: config.hostId, spool: config.spoolDir, journal: config.journalDir }, "patchroll daemon started");
+    if (config.http.enabled) {
+      // Loaded here, not at the top: every CLI command imports this module and must not pay for fastify.
+      const { startDashboard } = await import("../http/dashboard.js");
+      this.dashboard = await startDashboard({ config, redis: producer, queues: producerQueues, logger, driver: ctx.driver }).catch((err: unknown) => {
+        logger.error({ err, listen: config.http.listen, port: config.http.port }, "dashboard and /metrics not served; patching goes on");
+        return undefined;
+      });
+    }
+    logger.info({ hostId: config.hostId, spool: config.spoolDir, journal: config.journalDir, dashboard: this.dashboard?.url }, "patchroll daemon started");
   }
 
   /**
@@ -105,6 +114,7 @@ export class Daemon {
 
   /** Drains: stops taking spool records, lets running jobs finish (up to `graceMs`), then closes. */
   async stop(graceMs = 30_000): Promise<void> {
+    await this.dashboard?.close();
     await this.ingest?.stop();
     await closeWorkers(this.workers, graceMs);
     for (const q of [this.queues, this.producerQueues]) if (q !== undefined) await closeQueues(q);

@@ -17,6 +17,11 @@ function inline(text: string): string {
     .join("");
 }
 
+/** GitHub's heading anchors: lower case, punctuation dropped, spaces to '-' (`## Own dpkg` -> `own-dpkg`). */
+export function anchorOf(heading: string): string {
+  return heading.toLowerCase().replace(/[^a-z0-9 _-]/g, "").trim().replace(/ /g, "-");
+}
+
 /**
  * The markdown subset the runbooks use, as HTML (pure): `#` headings, fenced code, `-` lists, paragraphs,
  * and inline code, bold and links. Everything else is shown as text, escaped.
@@ -44,7 +49,8 @@ export function markdownToHtml(md: string): string {
     const heading = /^(#{1,4}) (.*)$/.exec(line);
     if (heading !== null) {
       flush();
-      out.push(`<h${heading[1]!.length}>${inline(heading[2]!)}</h${heading[1]!.length}>`);
+      const level = heading[1]!.length;
+      out.push(`<h${level} id="${anchorOf(heading[2]!)}">${inline(heading[2]!)}</h${level}>`);
     } else if (/^\s*[-*] /.test(line)) {
       if (para.length > 0) flush();
       list.push(line.replace(/^\s*[-*] /, ""));

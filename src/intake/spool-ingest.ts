@@ -3,7 +3,7 @@ import { mkdir, readdir, readFile, rename, stat, unlink } from "node:fs/promises
 import { join } from "node:path";
 import { isPatchrollError } from "../errors/patchroll-error.js";
 import type { Logger } from "../log/logger.js";
-import { isSpoolRecordName, MAX_SPOOL_RECORD_BYTES, parseSpoolRecord, type SpoolRecord } from "./spool-record.js";
+import { isIncompleteRecord, isSpoolRecordName, MAX_SPOOL_RECORD_BYTES, parseSpoolRecord, type SpoolRecord } from "./spool-record.js";
 
 export interface SpoolIngestOptions {
   /** The dir the apt hooks write to (`config.spoolDir`); created when missing. */
@@ -18,6 +18,13 @@ export interface SpoolIngestOptions {
   retryMaxMs?: number;
   /** Hook temp files older than this are left over from a killed hook and removed. Default 1 hour. */
   staleTempMs?: number;
+  /**
+   * A record without its end line is left alone (a hook may be writing it) until it is this old, then
+   * quarantined as truncated. Default 30 000 ms (a hook takes milliseconds).
+   */
+  incompleteGraceMs?: number;
+  /** How soon to look again at a record found incomplete. Default 10 ms. */
+  incompleteRecheckMs?: number;
   logger: Logger;
 }
 
@@ -25,8 +32,9 @@ export interface SpoolIngestOptions {
 export const CORRUPT_DIR = "corrupt";
 
 /**
- * Moves apt hook records from the spool dir into patchroll, at least once each: oldest first (the hooks
- * name them by time), one at a time, deleting a record only after `onRecord` resolved. When onRecord
+ * Moves apt hook records from the spool dir into patchroll, at least once each: oldest first (by mtime:
+ * the time the hook wrote it), one at a time, deleting a record only after `onRecord` resolved. A record
+ * still being written (no end line yet) is left for a moment. When onRecord
  * rejects (Redis down) the record stays and is retried with exponential backoff, blocking the ones after
  * it so records keep their order. A record that cannot be parsed is moved to `corrupt/` with one log line,
  * never dropped. Notices new records at once through fs.watch, with a periodic rescan as a safety net.
@@ -41,6 +49,7 @@ export class SpoolIngest {
   private draining: Promise<void> | undefined = undefined;
   private again = false;
   private pending = 0;
+  private recheckTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: SpoolIngestOptions) {
     this.opts = {
@@ -49,6 +58,8 @@ export class SpoolIngest {
       retryMinMs: options.retryMinMs ?? 250,
       retryMaxMs: options.retryMaxMs ?? 30_000,
       staleTempMs: options.staleTempMs ?? 3_600_000,
+      incompleteGraceMs: options.incompleteGraceMs ?? 30_000,
+      incompleteRecheckMs: options.incompleteRecheckMs ?? 10,
     };
   }
 
@@ -79,7 +90,16 @@ export class SpoolIngest {
     this.watcher = undefined;
     clearInterval(this.rescanTimer);
     clearTimeout(this.retryTimer);
+    clearTimeout(this.recheckTimer);
     this.retryTimer = undefined;
+    await this.draining;
+  }
+
+  /** Resolves when the spool has been drained once since this call (or processing paused on a failure). */
+  async drained(): Promise<void> {
+    if (!this.running) return;
+    await this.draining;
+    this.kick();
     await this.draining;
   }
 
@@ -111,14 +131,24 @@ export class SpoolIngest {
       this.pending = names.length;
       for (const name of names) {
         if (!this.running) return;
-        const ok = await this.processOne(name);
-        if (!ok) return;
-        this.pending = Math.max(0, this.pending - 1);
+        const outcome = await this.processOne(name);
+        if (outcome === "paused") return;
+        if (outcome === "later") this.recheckSoon();
+        else this.pending = Math.max(0, this.pending - 1);
       }
     } while (this.again && this.running);
   }
 
-  /** Record names, oldest first; removes hook temp files left over from a killed hook. */
+  private recheckSoon(): void {
+    if (this.recheckTimer !== undefined) return;
+    this.recheckTimer = setTimeout(() => {
+      this.recheckTimer = undefined;
+      this.kick();
+    }, this.opts.incompleteRecheckMs);
+    this.recheckTimer.unref();
+  }
+
+  /** Record names, oldest first (mtime, then name); removes hook temp files left over from a killed hook. */
   private async scan(): Promise<string[]> {
     let names: string[];
     try {
@@ -128,7 +158,15 @@ export class SpoolIngest {
       return [];
     }
     for (const name of names.filter((n) => n.startsWith(".tmp-"))) await this.removeIfStale(name);
-    return names.filter(isSpoolRecordName).sort();
+    const found: { name: string; mtimeNs: bigint }[] = [];
+    for (const name of names.filter(isSpoolRecordName)) {
+      try {
+        found.push({ name, mtimeNs: (await stat(join(this.opts.spoolDir, name), { bigint: true })).mtimeNs });
+      } catch {
+        // taken meanwhile
+      }
+    }
+    return found.sort((a, b) => (a.mtimeNs < b.mtimeNs ? -1 : a.mtimeNs > b.mtimeNs ? 1 : a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).map((f) => f.name);
   }
 
   private async removeIfStale(name: string): Promise<void> {
@@ -143,22 +181,24 @@ export class SpoolIngest {
     }
   }
 
-  /** Processes one record; false when processing must pause (onRecord rejected). */
-  private async processOne(name: string): Promise<boolean> {
+  /** Processes one record: done (taken or quarantined), later (still being written), paused (onRecord rejected). */
+  private async processOne(name: string): Promise<"done" | "later" | "paused"> {
     const file = join(this.opts.spoolDir, name);
     let record: SpoolRecord;
     try {
-      const st = await stat(file);
-      if (st.size > MAX_SPOOL_RECORD_BYTES) {
+      const st = await stat(file, { bigint: true });
+      if (st.size > BigInt(MAX_SPOOL_RECORD_BYTES)) {
         await this.quarantine(name, `record is ${st.size} bytes, more than the ${MAX_SPOOL_RECORD_BYTES} a hook writes`);
-        return true;
+        return "done";
       }
-      record = parseSpoolRecord(await readFile(file, "utf8"), file);
+      const text = await readFile(file, "utf8");
+      if (isIncompleteRecord(text) && Date.now() - Number(st.mtimeMs) < this.opts.incompleteGraceMs) return "later";
+      record = parseSpoolRecord(text, file, st.mtimeNs);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") return true;
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return "done";
       if (!isPatchrollError(err, "SPOOL_RECORD_INVALID")) throw err;
       await this.quarantine(name, err.message);
-      return true;
+      return "done";
     }
     try {
       await this.options.onRecord(record);
@@ -170,7 +210,7 @@ export class SpoolIngest {
         this.kick();
       }, this.retryDelay);
       this.retryTimer.unref();
-      return false;
+      return "paused";
     }
     this.retryDelay = 0;
     try {
@@ -178,7 +218,7 @@ export class SpoolIngest {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
     }
-    return true;
+    return "done";
   }
 
   private async quarantine(name: string, reason: string): Promise<void> {

@@ -217,7 +217,7 @@ export interface SpoolRecordFields {
   aptStart: number;
   aptComm: string;
   /** Written as `time-ns` when given; hooks since 0.2 leave it out (the file's mtime is the time). */
-  timeNs?: bigint;
+  timeNs?: bigint | undefined;
   /** Plain text; encoded as apt encodes it. */
   commandLine?: string;
   /** Raw v3 action lines. */

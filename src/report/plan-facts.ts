@@ -80,7 +80,7 @@ export function triggerFacts(event: AptEvent): TriggerFacts {
     packages: event.packages,
     origin: event.origin,
     sources: [...event.sources],
-    runBy: event.sources.includes("uu-log") ? "unattended-upgrades" : event.sources.includes("hook") ? "apt (dpkg run through apt)" : "dpkg (found in dpkg.log)",
+    runBy: event.sources.includes("uu-log") ? "unattended-upgrades" : event.sources.includes("hook") ? "an apt front end (the apt hook does not tell apt-get from unattended-upgrades)" : "dpkg (found in dpkg.log only)",
     aptOutcome: event.outcome ?? null,
   };
 }

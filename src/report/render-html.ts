@@ -1,5 +1,5 @@
 import { escapeHtml as esc } from "./html-escape.js";
-import { type Block, reportSections, reportTitle } from "./report-document.js";
+import { type Block, OUTCOME_WORDS, reportSections, reportTitle, type Section } from "./report-document.js";
 import type { RolloutReport } from "./report-model.js";
 import { timelineSvg } from "./timeline-svg.js";
 
@@ -20,6 +20,7 @@ caption { text-align: left; font-weight: 600; padding: 4px 0; }
 th, td { border: 1px solid #e2e8f0; padding: 3px 6px; text-align: left; vertical-align: top; }
 th { background: #f1f5f9; font-weight: 600; }
 td.bad { color: #b91c1c; font-weight: 600; }
+td.short { white-space: nowrap; }
 dl.facts { display: grid; grid-template-columns: max-content auto; gap: 2px 16px; }
 dl.facts dt { font-weight: 600; }
 dl.facts dd { margin: 0; }
@@ -31,10 +32,11 @@ const BAD = /^(UNHEALTHY|FAIL|open|HALTED|ABORTED|rolled-back|rollback-failed|st
 
 function cell(v: string | number | null): string {
   const text = v === null || v === "" ? "-" : String(v);
-  return `<td${BAD.test(text) ? ' class="bad"' : ""}>${esc(text)}</td>`;
+  const classes = [BAD.test(text) ? "bad" : "", text.length <= 24 ? "short" : ""].filter(Boolean).join(" ");
+  return `<td${classes !== "" ? ` class="${classes}"` : ""}>${esc(text)}</td>`;
 }
 
-function block(b: Block, r: RolloutReport, first: boolean): string {
+function block(b: Block, chart: () => string, first: boolean): string {
   switch (b.kind) {
     case "p":
       return `<p${first ? ' class="summary"' : ""}>${esc(b.text)}</p>`;
@@ -54,21 +56,20 @@ function block(b: Block, r: RolloutReport, first: boolean): string {
     case "h3":
       return `<h3>${esc(b.text)}</h3>`;
     case "chart":
-      return `<figure class="chart">${timelineSvg(r)}</figure>`;
+      return `<figure class="chart">${chart()}</figure>`;
   }
 }
 
 /**
- * The report as one self-contained HTML page (inline CSS and SVG, no script, no external resource);
- * deterministic like the Markdown.
+ * A self-contained HTML page (inline CSS and SVG, no script, no external resource) of titled sections.
+ * `headingHtml` is the page's h1 content, already escaped; `chart` draws the `chart` block.
  */
-export function renderHtml(r: RolloutReport): string {
-  const body: string[] = [];
-  body.push(`<h1>Rollout ${esc(r.rollout)} on ${esc(r.host)}: <span class="outcome outcome-${esc(r.outcome)}">${esc(reportTitle(r).split(": ").at(-1)!)}</span></h1>`);
-  for (const s of reportSections(r)) {
-    body.push(`<section id="${s.id}">`);
+export function htmlDocument(o: { title: string; headingHtml: string; sections: readonly Section[]; chart?: () => string; footer: string }): string {
+  const body: string[] = [`<h1>${o.headingHtml}</h1>`];
+  for (const s of o.sections) {
+    body.push(`<section id="${esc(s.id)}">`);
     if (s.id !== "summary") body.push(`<h2>${esc(s.title)}</h2>`);
-    s.blocks.forEach((b, i) => body.push(block(b, r, s.id === "summary" && i === 0)));
+    s.blocks.forEach((b, i) => body.push(block(b, o.chart ?? (() => ""), s.id === "summary" && i === 0)));
     body.push("</section>");
   }
   return [
@@ -77,14 +78,25 @@ export function renderHtml(r: RolloutReport): string {
     "<head>",
     '<meta charset="utf-8">',
     '<meta name="viewport" content="width=device-width, initial-scale=1">',
-    `<title>${esc(reportTitle(r))}</title>`,
+    `<title>${esc(o.title)}</title>`,
     `<style>\n${REPORT_CSS}\n</style>`,
     "</head>",
     "<body><main>",
     ...body,
-    `<footer><p>patchroll report, format ${r.v}, built from the journal of rollout ${esc(r.rollout)} alone.</p></footer>`,
+    `<footer><p>${esc(o.footer)}</p></footer>`,
     "</main></body>",
     "</html>",
     "",
   ].join("\n");
+}
+
+/** The report as one HTML page; deterministic like the Markdown. */
+export function renderHtml(r: RolloutReport): string {
+  return htmlDocument({
+    title: reportTitle(r),
+    headingHtml: `Rollout ${esc(r.rollout)} on ${esc(r.host)}: <span class="outcome outcome-${esc(r.outcome)}">${esc(OUTCOME_WORDS[r.outcome])}</span>`,
+    sections: reportSections(r),
+    chart: () => timelineSvg(r),
+    footer: `patchroll report, format ${r.v}, built from the journal of rollout ${r.rollout} alone.`,
+  });
 }

@@ -1,4 +1,4 @@
-import { type Block, reportSections, reportTitle } from "./report-document.js";
+import { type Block, reportSections, reportTitle, type Section } from "./report-document.js";
 import type { RolloutReport } from "./report-model.js";
 
 /** A Markdown table cell: one line, pipes escaped, `-` when empty. */
@@ -31,12 +31,17 @@ function block(b: Block): string {
   }
 }
 
-/** The report as Markdown (deterministic: times in UTC, no clock read). */
-export function renderMarkdown(r: RolloutReport): string {
-  const parts = [`# ${reportTitle(r)}`];
-  for (const s of reportSections(r)) {
+/** A titled document of sections as Markdown; the `summary` section goes under the title without a heading. */
+export function markdownDocument(title: string, sections: readonly Section[]): string {
+  const parts = [`# ${title}`];
+  for (const s of sections) {
     if (s.id !== "summary") parts.push(`## ${s.title}`);
     parts.push(...s.blocks.map(block).filter((x) => x !== ""));
   }
   return `${parts.join("\n\n")}\n`;
+}
+
+/** The report as Markdown (deterministic: times in UTC, no clock read). */
+export function renderMarkdown(r: RolloutReport): string {
+  return markdownDocument(reportTitle(r), reportSections(r));
 }

@@ -58,7 +58,9 @@ export function timelineSvg(r: RolloutReport): string {
     if (b.bakeMs !== null && b.finishedAt !== null) {
       const bakeEnd = new Date(Date.parse(b.finishedAt) + b.bakeMs).toISOString();
       const bx = x(b.finishedAt);
-      out.push(`<rect class="bake" x="${n(bx)}" y="${TOP - 6}" width="${n(Math.max(x(bakeEnd) - bx, 1))}" height="${plotH + 6}" fill="url(#bake)"><title>bake after batch ${b.batch}: ${esc(formatDuration(b.bakeMs))}</title></rect>`);
+      const bw = Math.max(x(bakeEnd) - bx, 1);
+      out.push(`<g class="bake"><rect x="${n(bx)}" y="${TOP - 6}" width="${n(bw)}" height="${plotH + 6}" fill="url(#bake)"/><title>bake after batch ${b.batch}: ${esc(formatDuration(b.bakeMs))}</title>`);
+      out.push(`${bw > 60 ? `<text x="${n(bx + 3)}" y="${TOP - 10}" fill="#475569">bake ${esc(formatDuration(b.bakeMs))}</text>` : ""}</g>`);
     }
   }
   rows.forEach((c, i) => {
@@ -88,7 +90,10 @@ export function timelineSvg(r: RolloutReport): string {
   ];
   for (const m of marks) {
     const mx = x(m.at);
-    out.push(`<g class="mark"><line x1="${n(mx)}" x2="${n(mx)}" y1="${TOP - 6}" y2="${TOP + plotH}" stroke="${m.color}" stroke-width="2" stroke-dasharray="5 3"/><text x="${n(mx + 3)}" y="${TOP + plotH + 12}" fill="${m.color}">${esc(m.label)}</text><title>${esc(m.title)}</title></g>`);
+    // Labels near the right edge go to the left of their line, so they stay inside the chart.
+    const right = mx > LABEL_W + PLOT_W * 0.8;
+    const label = `<text x="${n(right ? mx - 3 : mx + 3)}" y="${TOP + plotH + 12}" fill="${m.color}"${right ? ' text-anchor="end"' : ""}>${esc(m.label)}</text>`;
+    out.push(`<g class="mark"><line x1="${n(mx)}" x2="${n(mx)}" y1="${TOP - 6}" y2="${TOP + plotH}" stroke="${m.color}" stroke-width="2" stroke-dasharray="5 3"/>${label}<title>${esc(m.title)}</title></g>`);
   }
   const step = tickStep(span);
   const axisY = TOP + plotH + 26;

@@ -9,6 +9,8 @@ export interface JournalState {
   finished: Map<string, ContainerOutcome>;
   /** Containers with a step begun and no outcome: the process died in the middle of them. */
   inFlight: string[];
+  /** In-flight containers that had begun their rollback: it is finished, never the restart redone. */
+  rollingBack: Map<string, { snapshot: string; reason: string }>;
   /** The final entry, if the rollout already ended. */
   ended?: "completed" | "halted" | "aborted";
   /** How many times an operator reopened it after a halt; each retry grants a fresh failure budget. */
@@ -17,11 +19,14 @@ export interface JournalState {
 
 /** Reads a rollout's journal to resume it after a crash (pure). */
 export function journalState(entries: readonly JournalEntry[]): JournalState {
-  const state: JournalState = { finished: new Map(), inFlight: [] };
+  const state: JournalState = { finished: new Map(), inFlight: [], rollingBack: new Map() };
   const begun = new Set<string>();
   for (const e of entries) {
     if (e.type === "rollout.planned") state.plan = e.data["plan"] as Plan;
     else if (e.type === "step.begin" && e.container !== undefined) begun.add(e.container);
+    else if (e.type === "rollback.begin" && e.container !== undefined) {
+      state.rollingBack.set(e.container, { snapshot: String(e.data["snapshot"]), reason: String(e.data["reason"] ?? "") });
+    }
     else if (e.type === "container.done" && e.container !== undefined) {
       const snapshot = e.data["snapshot"];
       state.finished.set(e.container, { container: e.container, outcome: e.data["outcome"] as ContainerOutcomeKind, reason: String(e.data["reason"] ?? ""), ...(typeof snapshot === "string" ? { snapshot } : {}) });
@@ -35,5 +40,6 @@ export function journalState(entries: readonly JournalEntry[]): JournalState {
     }
   }
   state.inFlight = [...begun].filter((c) => !state.finished.has(c));
+  for (const c of state.rollingBack.keys()) if (state.finished.has(c)) state.rollingBack.delete(c);
   return state;
 }

@@ -30,6 +30,8 @@ export interface RunRolloutOptions {
   deps: Omit<RestartDeps, "journal" | "policy">;
   /** Containers already finished in an earlier attempt of this rollout (resume after a crash or retry). */
   finished?: ReadonlyMap<string, ContainerOutcome>;
+  /** Containers whose rollback was cut off by a crash: it is finished, the restart is not redone. */
+  rollingBack?: ReadonlyMap<string, { snapshot: string; reason: string }>;
   /** Failures that no longer count against the budget (an operator retried past them). */
   forgivenFailures?: number;
   /** Operator controls, approval gates and maintenance windows. Default: nothing ever waits. */
@@ -93,7 +95,13 @@ export async function runRollout(o: RunRolloutOptions): Promise<RolloutProgress>
       }
       if (current.status !== "running") await report({ status: "running", batch: i + 1 });
       const target = o.targets.get(name);
-      const outcome: ContainerOutcome = target === undefined ? { container: name, outcome: "skipped", reason: "not found on this host any more" } : await restartContainer(target, deps);
+      const cut = o.rollingBack?.get(name);
+      const outcome: ContainerOutcome =
+        target === undefined
+          ? { container: name, outcome: "skipped", reason: "not found on this host any more" }
+          : cut !== undefined
+            ? await revertContainer(target, cut.snapshot, cut.reason, deps)
+            : await restartContainer(target, deps);
       outcomes.push(outcome);
       if (outcome.outcome === "rolled-back" || outcome.outcome === "rollback-failed") {
         await notice({ kind: "rolled-back", container: name, batch: i + 1, text: `${name} ${outcome.outcome}: ${outcome.reason}` });

@@ -13,7 +13,7 @@ export const RUNBOOKS = {
   "own-dpkg-containers": "Containers with their own dpkg database",
   "hook-warning": "apt prints a patchroll hook warning",
   "stale-containers": "Stale containers after a rollout",
-  "reading-a-report": "How to read a report",
+  "read-a-report": "How to read a report",
   "secret-exposure": "Host secrets readable inside a container",
   "daemon-down": "Daemon down",
 } as const;

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -44,8 +44,9 @@ describe("apt hooks under real apt", () => {
 
   /** Reads and removes every spool record, oldest first. */
   function takeRecords(): SpoolRecord[] {
-    const names = readdirSync(spool).filter((f) => f.endsWith(".rec")).sort();
-    const records = names.map((f) => parseSpoolRecord(readFileSync(join(spool, f), "utf8"), f));
+    const mtime = (f: string) => statSync(join(spool, f), { bigint: true }).mtimeNs;
+    const names = readdirSync(spool).filter((f) => f.endsWith(".rec")).sort((a, b) => (mtime(a) < mtime(b) ? -1 : 1));
+    const records = names.map((f) => parseSpoolRecord(readFileSync(join(spool, f), "utf8"), f, mtime(f)));
     for (const f of names) rmSync(join(spool, f));
     expect(readdirSync(spool).filter((f) => f.startsWith("."))).toEqual([]);
     return records;

@@ -35,7 +35,8 @@ describe("apt hooks, run directly", () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  const records = () => readdirSync(spool).filter((f) => f.endsWith(".rec")).sort();
+  const records = () => readdirSync(spool).filter((f) => f.endsWith(".rec")).sort((a, b) => Number(statSync(join(spool, a), { bigint: true }).mtimeNs - statSync(join(spool, b), { bigint: true }).mtimeNs));
+  const read = (name: string) => parseSpoolRecord(readFileSync(join(spool, name), "utf8"), name, statSync(join(spool, name), { bigint: true }).mtimeNs);
 
   it("pre-install writes one parseable record with the action lines and the command line, and no temp file", async () => {
     const lines = ["prdemo 1.0 amd64 none < 1.1 amd64 none /var/cache/apt/archives/prdemo_1.1_amd64.deb", "prdemo 1.0 amd64 none < 1.1 amd64 none **CONFIGURE**"];
@@ -44,7 +45,7 @@ describe("apt hooks, run directly", () => {
     expect(result.stderr).toBe("");
     expect(readdirSync(spool).filter((f) => f.startsWith("."))).toEqual([]);
     const [name] = records();
-    const rec = parseSpoolRecord(readFileSync(join(spool, name!), "utf8"), name!);
+    const rec = read(name!);
     expect(rec.kind).toBe("pre-install");
     expect(rec.commandLine).toBe("apt-get install prdemo");
     expect(rec.packages).toEqual([
@@ -59,7 +60,7 @@ describe("apt hooks, run directly", () => {
     await runHook(PRE, ["--spool", spool], payload(["prdemo - - none < 1.0 all none /x/prdemo_1.0_all.deb"]));
     const result = await runHook(POST, ["--spool", spool], "");
     expect(result.exitCode).toBe(0);
-    const [pre, post] = records().map((f) => parseSpoolRecord(readFileSync(join(spool, f), "utf8"), f));
+    const [pre, post] = records().map(read);
     expect(post).toMatchObject({ kind: "post-invoke", packages: [] });
     expect(post!.runKey).toBe(pre!.runKey);
   });

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -41,16 +41,22 @@ describe("SpoolIngest", () => {
     rmSync(spool, { recursive: true, force: true });
   });
 
-  /** Writes a record the way the hook does: temp file, then rename. Returns its id. */
-  function spoolRecord(kind: SpoolRecord["kind"] = "pre-install", pid = 8281): string {
-    seq += 1_000_000n;
-    const name = spoolRecordName(seq, 4000 + Number(seq % 1000n), kind);
-    const text = formatSpoolRecord({
-      kind, bootId: "b1825a29-d417-4eb9-9398-fd9814117bdc", aptPid: pid, aptStart: 99118, aptComm: "apt-get", timeNs: seq,
+  const BOOT = "b1825a29-d417-4eb9-9398-fd9814117bdc";
+
+  function recordText(kind: SpoolRecord["kind"], pid: number): string {
+    return formatSpoolRecord({
+      kind, bootId: BOOT, aptPid: pid, aptStart: 99118, aptComm: "apt-get",
       ...(kind === "pre-install" ? { actions: ["prdemo 1.0 amd64 none < 1.1 amd64 none /x/prdemo_1.1_amd64.deb"] } : {}),
     });
-    writeFileSync(join(spool, ".tmp-x"), text);
-    renameSync(join(spool, ".tmp-x"), join(spool, name));
+  }
+
+  /** Writes a record the way the hook does: straight under its final name, its time the file's mtime. Returns its id. */
+  function spoolRecord(kind: SpoolRecord["kind"] = "pre-install", pid = 8281): string {
+    seq += 1_000_000n;
+    const name = spoolRecordName(BOOT, 100_000n + seq / 1_000_000n % 100_000n, 4000 + Number(seq % 1000n), kind);
+    writeFileSync(join(spool, name), recordText(kind, pid));
+    const at = Number(seq / 1_000_000n) / 1000;
+    utimesSync(join(spool, name), at, at);
     return name.replace(/\.rec$/, "");
   }
 
@@ -105,6 +111,7 @@ describe("SpoolIngest", () => {
 
   it("moves a corrupt record to corrupt/ with one clear log line, and goes on with the next", async () => {
     writeFileSync(join(spool, "1000000000000000000-1-pre-install.rec"), "patchroll-spool 1\nkind pre-install\n");
+    utimesSync(join(spool, "1000000000000000000-1-pre-install.rec"), 1_000_000_000, 1_000_000_000); // an hour and more ago: not being written
     const good = spoolRecord();
     const seen: string[] = [];
     const { logger, lines } = logSink();
@@ -116,7 +123,36 @@ describe("SpoolIngest", () => {
     const errors = lines.filter((l) => l["level"] === 50);
     expect(errors).toHaveLength(1);
     expect(errors[0]!["file"]).toBe(join(spool, "corrupt", "1000000000000000000-1-pre-install.rec"));
-    expect(String(errors[0]!["reason"])).toMatch(/line 2: no end line: the record is truncated/);
+    expect(String(errors[0]!["reason"])).toMatch(/line 2: no end line: the record is incomplete/);
+  });
+
+  it("leaves a record without its end line alone while a hook may be writing it, and takes it once complete", async () => {
+    const name = spoolRecordName(BOOT, 123, 77, "pre-install");
+    const text = recordText("pre-install", 8281);
+    writeFileSync(join(spool, name), text.slice(0, text.length - 4)); // all but "end\n"
+    const seen: SpoolRecord[] = [];
+    const { logger, lines } = logSink();
+    ingest = new SpoolIngest({ spoolDir: spool, logger, rescanMs: 3_600_000, incompleteRecheckMs: 5, onRecord: async (rec) => void seen.push(rec) });
+    await ingest.start();
+    await ingest.drained();
+    await ingest.drained();
+    expect(seen).toEqual([]);
+    expect(ingest.backlog()).toBe(1);
+    appendFileSync(join(spool, name), "end\n");
+    await until("the completed record taken", () => seen.length === 1);
+    expect(seen[0]).toMatchObject({ id: name.replace(/\.rec$/, ""), kind: "pre-install" });
+    expect(Date.parse(seen[0]!.time)).toBeGreaterThan(Date.now() - 600_000); // the file's mtime
+    expect(lines.filter((l) => (l["level"] as number) >= 40)).toEqual([]);
+    expect(existsSync(join(spool, "corrupt", name))).toBe(false);
+  });
+
+  it("quarantines a record that stays without its end line past the grace time", async () => {
+    const name = spoolRecordName(BOOT, 124, 78, "post-invoke");
+    writeFileSync(join(spool, name), "patchroll-spool 1\nkind post-invoke\n");
+    const { logger } = logSink();
+    ingest = new SpoolIngest({ spoolDir: spool, logger, rescanMs: 20, incompleteGraceMs: 50, incompleteRecheckMs: 5, onRecord: async () => {} });
+    await ingest.start();
+    await until("quarantined", () => existsSync(join(spool, "corrupt", name)));
   });
 
   it("notices a new record at once (no rescan needed) and leaves hook temp files alone", async () => {

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { isPatchrollError } from "../../src/errors/patchroll-error.js";
-import { formatSpoolRecord, parseSpoolRecord, runKeyOf, SpoolRecord, spoolRecordName } from "../../src/intake/spool-record.js";
+import { formatSpoolRecord, isIncompleteRecord, parseSpoolRecord, runKeyOf, SpoolRecord, spoolRecordName } from "../../src/intake/spool-record.js";
 
 const BOOT = "b1825a29-d417-4eb9-9398-fd9814117bdc";
 const FILE = "/var/spool/patchroll/1795414768297758752-8296-pre-install.rec";
@@ -60,6 +60,22 @@ describe("parseSpoolRecord", () => {
     expect(parseSpoolRecord(viaPython, FILE).unattended).toBe(true);
   });
 
+  it("takes the file's mtime as the time of a record without time-ns (hooks since 0.2)", () => {
+    const name = spoolRecordName(BOOT, 290653, 8296, "pre-install");
+    expect(name).toBe("b1825a29-290653-8296-pre-install.rec");
+    const rec = parseSpoolRecord(PRE.replace(/time-ns .*\n/, ""), name, 1795414768297758752n);
+    expect(rec).toMatchObject({ id: "b1825a29-290653-8296-pre-install", time: "2026-11-23T06:19:28.297Z", runKey: "b1825a29d417-8281-99118" });
+    // time-ns, when there, wins over the file time
+    expect(parseSpoolRecord(PRE, name, 1n).time).toBe("2026-11-23T06:19:28.297Z");
+  });
+
+  it("tells a record still being written (no end line yet) from a complete or corrupt one", () => {
+    for (let cut = 0; cut < PRE.length - 4; cut += 7) expect(isIncompleteRecord(PRE.slice(0, cut))).toBe(true);
+    expect(isIncompleteRecord(PRE)).toBe(false);
+    expect(isIncompleteRecord(PRE.slice(0, -1))).toBe(false);
+    expect(isIncompleteRecord(`${PRE}kind pre-install\n`)).toBe(false);
+  });
+
   it("gives every record of an unknown apt process (pid 0) a run of its own", () => {
     const a = parseSpoolRecord(POST.replace("apt 8281 99118 apt-get", "apt 0 0 unknown"), "1-1-post-invoke.rec");
     const b = parseSpoolRecord(POST.replace("apt 8281 99118 apt-get", "apt 0 0 unknown"), "2-2-post-invoke.rec");
@@ -67,13 +83,14 @@ describe("parseSpoolRecord", () => {
   });
 
   it.each([
-    ["a truncated record", PRE.replace("end\n", ""), /line 8: no end line: the record is truncated/],
+    ["a truncated record", PRE.replace("end\n", ""), /line 8: no end line: the record is incomplete/],
     ["an empty file", "", /line 1: expected "patchroll-spool 1"/],
     ["another format version", PRE.replace("patchroll-spool 1", "patchroll-spool 2"), /line 1: format version 2/],
     ["an unknown key", PRE.replace("kind pre-install", "kind pre-install\nsurprise 1"), /line 3: unknown key "surprise"/],
     ["a repeated key", PRE.replace("boot", "kind pre-install\nboot"), /line 3: "kind" appears twice/],
     ["a bad action", PRE.replace("**CONFIGURE**", "**WHAT**"), /line 8: action: last field "\*\*WHAT\*\*"/],
-    ["a missing key", PRE.replace(/time-ns .*\n/, ""), /required key "time-ns" is missing/],
+    ["a missing key", PRE.replace(/boot .*\n/, ""), /required key "boot" is missing/],
+    ["no time at all", PRE.replace(/time-ns .*\n/, ""), /no "time-ns" line and no usable file time/],
     ["text after end", `${PRE}kind pre-install\n`, /line 10: text after the end line/],
     ["actions in a post-invoke record", POST.replace("end", "action prxdemo - - none < 1.0 all none /x.deb\nend"), /line 6: a post-invoke record carries no actions/],
     ["a bad time", PRE.replace("time-ns 1795414768297758752", "time-ns soon"), /line 5: time-ns "soon"/],
@@ -96,7 +113,7 @@ describe("parseSpoolRecord", () => {
     aptPid: fc.integer({ min: 1, max: 4_194_304 }),
     aptStart: fc.integer({ min: 0, max: 2 ** 40 }),
     aptComm: fc.constantFrom("apt-get", "apt", "unattended-upgr", "python3", "my (weird) apt"),
-    timeNs: fc.bigInt({ min: 10n ** 18n, max: 4n * 10n ** 18n }),
+    timeNs: fc.option(fc.bigInt({ min: 10n ** 18n, max: 4n * 10n ** 18n }), { nil: undefined }),
     commandLine: fc.string({ unit: "grapheme", maxLength: 80 }),
     actions: fc.array(
       fc.tuple(fc.stringMatching(/^[a-z0-9][a-z0-9+.-]{1,20}$/), fc.constantFrom("-", "1.0", "2:1.0-1", "1.0~rc1+b1"), fc.constantFrom("1.1", "1:0.9", "1.0")).map(
@@ -109,8 +126,8 @@ describe("parseSpoolRecord", () => {
   it("reads back whatever formatSpoolRecord writes", () => {
     fc.assert(
       fc.property(fields, (f) => {
-        const name = spoolRecordName(f.timeNs, 4242, f.kind);
-        const rec = parseSpoolRecord(formatSpoolRecord(f), name);
+        const name = spoolRecordName(f.bootId, 290653, 4242, f.kind);
+        const rec = parseSpoolRecord(formatSpoolRecord(f), name, 1795414768297758752n);
         expect(SpoolRecord.safeParse(rec).success).toBe(true);
         expect(rec.commandLine).toBe(f.commandLine);
         expect(rec.packages).toHaveLength(f.actions.length);

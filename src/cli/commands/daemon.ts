@@ -1,4 +1,4 @@
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
 import { Daemon } from "../../daemon/daemon.js";
 import { createLogger } from "../../log/logger.js";
 import { type CliContext, configFor } from "../context.js";
@@ -7,10 +7,12 @@ export function registerDaemon(program: Command, ctx: CliContext): void {
   program
     .command("daemon")
     .description("run the long-lived process: embedded Redis, spool intake, workers (first SIGTERM drains, second forces)")
-    .action(async (_opts: unknown, cmd: Command) => {
+    // Fault injection for the crash tests: kill -9 this process right before STEP (of CONTAINER) starts.
+    .addOption(new Option("--fault-kill-at <step[@container]>").hideHelp())
+    .action(async (opts: { faultKillAt?: string }, cmd: Command) => {
       const { config } = configFor(cmd, ctx);
       const logger = createLogger(config.log.level);
-      const daemon = new Daemon(config, logger);
+      const daemon = new Daemon(config, logger, opts.faultKillAt !== undefined ? { checkpoint: killAt(opts.faultKillAt) } : {});
       await daemon.start();
       await new Promise<void>((resolve) => {
         let stopping = false;
@@ -28,4 +30,12 @@ export function registerDaemon(program: Command, ctx: CliContext): void {
         process.on("SIGINT", onSignal);
       });
     });
+}
+
+/** A checkpoint that kills the process (SIGKILL, no cleanup) at the first boundary matching `spec`. */
+function killAt(spec: string): (container: string, step: string) => void {
+  const [step, container] = spec.split("@");
+  return (c, s) => {
+    if (s === step && (container === undefined || container === c)) process.kill(process.pid, "SIGKILL");
+  };
 }

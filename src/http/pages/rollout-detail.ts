@@ -68,7 +68,7 @@ ${raw(timelineSvg(d.entries))}
 <h2>Containers</h2>
 ${outcomes.length === 0 ? html`<p class="muted">No container finished yet.</p>` : html`<table><tr><th>Container</th><th>Outcome</th><th>Reason</th></tr>${outcomes.map((o) => html`<tr><td>${o.container}</td><td>${badge(o.outcome)}</td><td>${o.reason}${o.outcome === "rolled-back" || o.outcome === "rollback-failed" ? runbookLink("container-pinned") : ""}</td></tr>`)}</table>`}
 <h2>Journal</h2>
-<p class="muted">${d.entries.length} entries; how to read them: ${runbookLink("reading-a-report")}</p>
+<p class="muted">${d.entries.length} entries; how to read them: ${runbookLink("read-a-report")}</p>
 <table><tr><th>#</th><th>Time</th><th>Type</th><th>Container</th><th>Details</th></tr>
 ${d.entries.map((e) => html`<tr><td>${e.seq}</td><td>${e.ts.slice(11, 23)}</td><td>${e.type}</td><td>${e.container ?? ""}</td><td>${summary(e.data)}</td></tr>`)}</table>`;
 }
