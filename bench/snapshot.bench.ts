@@ -13,6 +13,7 @@ import { parseArgs } from "node:util";
 import { execa } from "execa";
 import { formatBytes, freeSpace } from "../src/containers/disk-space.js";
 import { restoreDelta, snapshotDelta } from "../src/containers/snapshot.js";
+import { benchRow } from "./report.js";
 
 const MiB = 1024 * 1024;
 
@@ -117,6 +118,9 @@ async function main(): Promise<void> {
       const files = s.smallFiles + s.bigFiles;
       const mibps = (ms: number): string => `${(total / MiB / (ms / 1000)).toFixed(0)} MiB/s`;
       rows.push([label, `${files} files`, ...[t.cp, t.cpSync, t.snap, t.restore].map((xs) => `${median(xs).toFixed(0)} ms (${mibps(median(xs))})`)]);
+      console.log(benchRow("snapshot", `${label} delta: cp -a`, median(t.cp), "ms"));
+      console.log(benchRow("snapshot", `${label} delta: snapshotDelta`, median(t.snap), "ms"));
+      console.log(benchRow("snapshot", `${label} delta: restoreDelta`, median(t.restore), "ms"));
       await rm(dir, { recursive: true });
     }
   } finally {

@@ -17,8 +17,23 @@ export const PackageChange = z.strictObject({
 });
 export type PackageChange = z.infer<typeof PackageChange>;
 
-export const EventSource = z.enum(["hook", "uu-log", "reconcile"]);
+export const EventSource = z.enum(["hook", "uu-log", "reconcile", "manual"]);
 export type EventSource = z.infer<typeof EventSource>;
+
+/** What unattended-upgrades' log says about the run, besides its verdict (`outcome`). */
+export const UuDetails = z.strictObject({
+  /** When unattended-upgrade started ("Starting unattended upgrades script"), ISO 8601. */
+  startedAt: z.string(),
+  /** Its last log line, ISO 8601. */
+  endedAt: z.string().optional(),
+  /** The origin patterns it was allowed to install from ("origin=Debian,codename=bookworm,label=Debian-Security"). */
+  origins: z.array(z.string()),
+  /** Packages it left alone: held, blacklisted, conffile prompt, could not be marked. */
+  keptBack: z.array(z.string()),
+  /** The run left /run/reboot-required behind, or said it needs a reboot. */
+  rebootRequired: z.boolean(),
+});
+export type UuDetails = z.infer<typeof UuDetails>;
 
 /** One apt run, however many sources reported it and however often. */
 export const AptEvent = z.strictObject({
@@ -35,5 +50,11 @@ export const AptEvent = z.strictObject({
   sources: z.array(EventSource).min(1),
   /** The unattended-upgrades verdict on the run, when one was logged. */
   outcome: z.strictObject({ status: z.enum(["ok", "failed", "partial"]), reason: z.string().optional() }).optional(),
+  /** True when unattended-upgrades ran it (the hook saw its process, or its log reported the run). */
+  unattended: z.boolean().optional(),
+  /** The apt command line, as the hook saw it. */
+  commandLine: z.string().optional(),
+  /** unattended-upgrades' account of the run, when its log reported it. */
+  uu: UuDetails.optional(),
 });
 export type AptEvent = z.infer<typeof AptEvent>;

@@ -3,17 +3,14 @@ import type { Redis } from "ioredis";
 import type { HealthCheck } from "../../src/config/schema.js";
 import { writeMeta } from "../../src/containers/meta.js";
 import { Daemon, type DaemonOptions } from "../../src/daemon/daemon.js";
-import type { AptEvent } from "../../src/intake/apt-event.js";
-import { EventStore } from "../../src/intake/event-store.js";
 import { readJournal } from "../../src/journal/journal.js";
 import { journalFile } from "../../src/journal/paths.js";
 import type { JournalEntry } from "../../src/journal/entry.js";
 import { silentLogger } from "../../src/log/logger.js";
 import { connectRedis } from "../../src/queue/connection.js";
 import { openQueues, closeQueues, type Queues } from "../../src/queue/queues.js";
-import { rolloutIdFor } from "../../src/rollout/rollout-id.js";
+import { startManualRollout } from "../../src/rollout/manual-rollout.js";
 import { RolloutStore, type RolloutState } from "../../src/rollout/rollout-store.js";
-import { queueRollout } from "../../workers/rollout.js";
 import { lxcTestBed, type TestBed, type TestContainer, type TestContainerOptions } from "./lxc.js";
 import { testEnv, type TestEnv } from "./redis.js";
 
@@ -26,8 +23,7 @@ export interface HarnessContainer extends Omit<TestContainerOptions, "start"> {
 
 /**
  * Real containers, a real Redis and an in-process daemon, for tests of the rollout engine alone: `trigger()`
- * records an apt event for a package no container uses and queues its rollout, exactly as the intake does
- * after an apt run; with `rollout.select: "all"` every running container is in the plan.
+ * starts a manual rollout for a package no container uses (recorded and queued like an apt run's); with `rollout.select: "all"` every running container is in the plan.
  */
 export interface RolloutHarness {
   env: TestEnv;
@@ -70,22 +66,8 @@ export async function rolloutHarness(label: string, specs: readonly HarnessConta
     redis,
     queues,
     async trigger(beforeQueue) {
-      const id = `test-${randomBytes(4).toString("hex")}`;
-      const event: AptEvent = {
-        v: 1,
-        id,
-        host: env.config.hostId,
-        time: new Date().toISOString(),
-        packages: [{ name: `prt-none-${randomBytes(3).toString("hex")}`, arch: "all", from: "1.0", to: "1.1", action: "upgrade" }],
-        origin: "security",
-        sources: ["hook"],
-      };
-      const events = new EventStore(redis, env.config);
-      await events.saveEvent(event);
-      const { rolloutId } = await events.claimRollout(id, rolloutIdFor(event));
-      await beforeQueue?.(rolloutId);
-      await queueRollout(queues, id, rolloutId);
-      return rolloutId;
+      const pkg = `prt-none-${randomBytes(3).toString("hex")}`;
+      return (await startManualRollout(redis, queues, env.config, [pkg], beforeQueue)).rolloutId;
     },
     async waitFor(rolloutId, statuses, timeoutMs = 60_000) {
       const store = new RolloutStore(redis, env.config);

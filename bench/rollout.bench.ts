@@ -1,0 +1,116 @@
+/**
+ * Rollout of 50 real containers (busybox httpd, bake 0), run as root:
+ *   npm run build && node dist/bench/rollout.bench.js [--containers 50] [--runs 3]
+ * Orchestration overhead per container = (rollout wall time - lower bound) / containers, where the lower
+ * bound is, per batch, the raw time to stop, start and see healthy all of the batch's containers at once
+ * (measured right before each rollout). Also, in the same run: the seed's restart-everything-at-once, and
+ * a sequential shell loop with the same health checks.
+ */
+import { parseArgs } from "node:util";
+import { execa } from "execa";
+import { loadConfig } from "../src/config/load.js";
+import { Daemon } from "../src/daemon/daemon.js";
+import { readJournal } from "../src/journal/journal.js";
+import { journalFile } from "../src/journal/paths.js";
+import { silentLogger } from "../src/log/logger.js";
+import { connectRedis } from "../src/queue/connection.js";
+import { closeQueues, openQueues } from "../src/queue/queues.js";
+import { startManualRollout } from "../src/rollout/manual-rollout.js";
+import { RolloutStore } from "../src/rollout/rollout-store.js";
+import { type Fleet, startFleet, untilHealthy } from "./lxc-fleet.js";
+import { spawnBenchRedis } from "./redis.js";
+import { benchRow, percentile } from "./report.js";
+import { mkdtempSync, rmSync } from "node:fs";
+import { join } from "node:path";
+
+const { values } = parseArgs({ options: { containers: { type: "string", default: "50" }, runs: { type: "string", default: "3" } } });
+const N = Number(values.containers);
+const RUNS = Number(values.runs);
+
+const timed = async (fn: () => Promise<unknown>): Promise<number> => {
+  const t0 = performance.now();
+  await fn();
+  return performance.now() - t0;
+};
+
+/** Stops, starts and waits healthy for these containers all at once, with the LXC tools alone. */
+function rawRestart(fleet: Fleet, names: readonly string[]): Promise<number> {
+  const byName = new Map(fleet.containers.map((c) => [c.name, c.url]));
+  return timed(() =>
+    Promise.all(
+      names.map(async (n) => {
+        await execa("lxc-stop", ["-P", fleet.lxcPath, "-n", n, "-t", "10"]);
+        await execa("lxc-start", ["-P", fleet.lxcPath, "-n", n]);
+        await untilHealthy(byName.get(n)!, 10_000);
+      }),
+    ),
+  );
+}
+
+/** The operator's loop: one container after the other, waiting for its health URL. */
+function shellLoop(fleet: Fleet): Promise<number> {
+  const script = 'p=$1; shift; while [ $# -gt 0 ]; do lxc-stop -P "$p" -n "$1" -t 10; lxc-start -P "$p" -n "$1"; until curl -sf -o /dev/null "$2"; do sleep 0.002; done; shift 2; done';
+  return timed(() => execa("bash", ["-c", script, "loop", fleet.lxcPath, ...fleet.containers.flatMap((c) => [c.name, c.url])]));
+}
+
+const redis = await spawnBenchRedis();
+const fleet = await startFleet("roll", N);
+const root = mkdtempSync(join("/var/tmp", "patchroll-bench-state-"));
+try {
+  const names = fleet.containers.map((c) => c.name);
+  const seed = await rawRestart(fleet, names);
+  const loop = await shellLoop(fleet);
+  console.log(`${N} containers: restart all at once (the seed's "service lxc restart") ${seed.toFixed(0)} ms; sequential shell loop with health checks ${loop.toFixed(0)} ms`);
+
+  const { config } = loadConfig({
+    env: {},
+    flags: {
+      hostId: "bench",
+      stateDir: join(root, "state"),
+      spoolDir: join(root, "spool"),
+      journalDir: join(root, "journal"),
+      redis: { url: redis.url },
+      lxc: { path: fleet.lxcPath, hostRoot: fleet.hostRoot, stopTimeoutSec: 10 },
+      rollout: { select: "all", batches: [1, "100%"], maxParallel: N, bakeMs: 0, healthyAfter: 1, healthIntervalMs: 10 },
+    },
+  });
+  const daemon = new Daemon(config, silentLogger(), { driver: fleet.driver });
+  await daemon.start();
+  const client = await connectRedis(config, "worker");
+  const queues = openQueues(client, config);
+  const overheads: number[] = [];
+  const walls: number[] = [];
+  const plans: number[] = [];
+  for (let r = 0; r < RUNS; r++) {
+    const lower = (await rawRestart(fleet, names.slice(0, 1))) + (await rawRestart(fleet, names.slice(1)));
+    const t0 = Date.now();
+    const { rolloutId } = await startManualRollout(client, queues, config, [`prb-none-${r}`]);
+    const store = new RolloutStore(client, config);
+    while (!["completed", "halted", "aborted"].includes((await store.get(rolloutId))?.status ?? "")) await new Promise((res) => setTimeout(res, 20));
+    const entries = readJournal(journalFile(config, rolloutId)).entries;
+    const planned = Date.parse(entries.find((e) => e.type === "rollout.planned")!.ts);
+    const ended = Date.parse(entries.at(-1)!.ts);
+    const state = await store.get(rolloutId);
+    if (state?.status !== "completed") throw new Error(`rollout ${rolloutId} ${state?.status}: ${state?.haltReason}`);
+    const wall = ended - planned;
+    walls.push(wall);
+    plans.push(planned - t0);
+    overheads.push((wall - lower) / N);
+    const bySteps = new Map<string, number[]>();
+    for (const e of entries) if (e.type === "step.end") bySteps.set(String(e.data["step"]), [...(bySteps.get(String(e.data["step"])) ?? []), Number(e.data["ms"])]);
+    console.log(`  step medians: ${[...bySteps].map(([k, v]) => `${k} ${percentile(v, 50).toFixed(0)} ms`).join(", ")}`);
+    console.log(`run ${r + 1}: rollout ${wall} ms (plan ${planned - t0} ms before it), lower bound ${lower.toFixed(0)} ms, overhead ${((wall - lower) / N).toFixed(1)} ms per container`);
+  }
+  await closeQueues(queues);
+  client.disconnect();
+  await daemon.stop(5000);
+  console.log(benchRow("rollout", `${N} containers: orchestration overhead per container (median of ${RUNS})`, percentile(overheads, 50), "ms", "<= 10"));
+  console.log(benchRow("rollout", `${N} containers: patchroll rollout [1, rest] (median)`, percentile(walls, 50), "ms"));
+  console.log(benchRow("rollout", `${N} containers: planning (scan of every container)`, percentile(plans, 50), "ms"));
+  console.log(benchRow("rollout", `${N} containers: all at once, no checks (seed)`, seed, "ms"));
+  console.log(benchRow("rollout", `${N} containers: sequential shell loop with health checks`, loop, "ms"));
+} finally {
+  await fleet.destroy();
+  rmSync(root, { recursive: true, force: true });
+  await redis.stop();
+}

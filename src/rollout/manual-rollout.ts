@@ -1,0 +1,37 @@
+import { randomBytes } from "node:crypto";
+import type { Redis } from "ioredis";
+import type { Config } from "../config/schema.js";
+import type { AptEvent, PackageChange } from "../intake/apt-event.js";
+import { EventStore } from "../intake/event-store.js";
+import type { Queues } from "../queue/queues.js";
+import { queueRollout } from "../../workers/rollout.js";
+import { rolloutIdFor } from "./rollout-id.js";
+
+/**
+ * Starts a rollout that no apt run triggered: an operator's (`patchroll rollouts start --packages ...`,
+ * e.g. after installing a fix by hand with dpkg), or a benchmark's. It is recorded as an event with source
+ * `manual` and then runs like any other. `beforeQueue` runs between recording and queueing.
+ */
+export async function startManualRollout(
+  redis: Redis,
+  queues: Queues,
+  config: Config,
+  packages: readonly (PackageChange | string)[],
+  beforeQueue?: (rolloutId: string) => Promise<unknown>,
+): Promise<{ eventId: string; rolloutId: string }> {
+  const event: AptEvent = {
+    v: 1,
+    id: `manual-${Date.now()}-${randomBytes(3).toString("hex")}`,
+    host: config.hostId,
+    time: new Date().toISOString(),
+    packages: packages.map((p) => (typeof p === "string" ? { name: p, arch: "all", from: null, to: null, action: "upgrade" as const } : p)),
+    origin: "unknown",
+    sources: ["manual"],
+  };
+  const events = new EventStore(redis, config);
+  await events.saveEvent(event);
+  const { rolloutId } = await events.claimRollout(event.id, rolloutIdFor(event));
+  await beforeQueue?.(rolloutId);
+  await queueRollout(queues, event.id, rolloutId);
+  return { eventId: event.id, rolloutId };
+}
