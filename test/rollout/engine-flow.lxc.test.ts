@@ -1,6 +1,11 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { requestControl } from "../../src/rollout/controls.js";
 import { rolloutHarness, type RolloutHarness } from "../helpers/rollout-harness.js";
+
+const BIN = new URL("../../bin/patchroll", import.meta.url).pathname;
 
 /**
  * The rollout engine on real containers: batches, approval gates, pause/resume, abort with rollback of
@@ -47,6 +52,21 @@ describe("rollout engine: batches and operator controls (real LXC, real Redis)",
     const endB = Date.parse(h.journal(b).find((e) => e.type === "rollout.completed")!.ts);
     const startA = Date.parse(h.journal(a).find((e) => e.type === "step.begin")!.ts);
     expect(startB >= endA || startA >= endB).toBe(true);
+  });
+
+  it("starts a rollout from the built CLI and follows it with rollouts watch until it ends", async () => {
+    const configFile = join(h.env.root, "cli-config.yaml");
+    writeFileSync(configFile, JSON.stringify(h.env.config));
+    const cli = (...args: string[]) => execa(BIN, ["-c", configFile, ...args], { reject: false, env: { PATCHROLL_CONFIG: "" } });
+    const started = await cli("--json", "rollouts", "start", "--packages", "prt-cli-none");
+    expect(started.exitCode, started.stderr).toBe(0);
+    const { rolloutId } = JSON.parse(started.stdout) as { rolloutId: string };
+    const watched = await cli("--json", "rollouts", "watch", rolloutId, "--interval", "100");
+    expect(watched.exitCode, watched.stderr).toBe(0);
+    const states = watched.stdout.trim().split("\n").map((l) => JSON.parse(l) as { status: string; done?: number });
+    expect(states.at(-1)).toMatchObject({ status: "completed", done: 5 });
+    const shown = await cli("rollouts", "show", rolloutId);
+    expect(shown.stdout).toMatch(/status\s+completed/);
   });
 
   it("holds at a pause and goes on when resumed, journaling who and why", async () => {
