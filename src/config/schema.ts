@@ -27,6 +27,11 @@ export const HealthCheck = z.discriminatedUnion("type", [
     argv: z.array(z.string()).min(1),
     timeoutMs: z.number().int().positive().default(5000),
   }),
+  z.strictObject({
+    type: z.literal("process"),
+    /** The process name (as in /proc/PID/comm, at most 15 characters) that must be running in the container. */
+    comm: z.string().min(1).max(15),
+  }),
 ]);
 export type HealthCheck = z.infer<typeof HealthCheck>;
 
@@ -38,6 +43,15 @@ export const ConfigSchema = z.strictObject({
   stateDir: z.string().startsWith("/").default("/var/lib/patchroll").describe("Where patchroll keeps its state: embedded Redis, snapshots, captures, checkpoints."),
   spoolDir: z.string().startsWith("/").default("/var/spool/patchroll").describe("Where the apt hooks drop their records. Must be on a local filesystem."),
   journalDir: z.string().startsWith("/").default("/var/log/patchroll").describe("Append-only journal of every decision and step; reports are built from it alone."),
+  intake: z.strictObject({
+    dpkgLog: z.string().startsWith("/").default("/var/log/dpkg.log").describe("dpkg's log (and its rotated files `.1`, `.2.gz`, ...), read from the last checkpoint at start and every `reconcileIntervalSec`: a change no apt hook reported (patchroll stopped, hook missing, spool unwritable, `dpkg -i` by hand) becomes an event of its own."),
+    uuLogDir: z.string().startsWith("/").default("/var/log/unattended-upgrades").describe("Where unattended-upgrades writes `unattended-upgrades.log` and `unattended-upgrades-dpkg.log`; followed through rotation. Each run's verdict, origins and packages join the event of its apt run."),
+    reconcileIntervalSec: z.number().int().min(0).max(86_400).default(300).describe("Seconds between two dpkg.log reconciliations; 0: only at start."),
+    reconcileSettleSec: z.number().int().min(0).max(3600).default(60).describe("A dpkg.log change younger than this is left for the next reconciliation: its apt run may still go on, and the hook's account of it be on its way."),
+    uuSettleMs: z.number().int().min(0).max(600_000).default(5000).describe("Quiet time after unattended-upgrades logged its verdict before the run is taken as over (it logs kept-back packages after the verdict)."),
+    matchSlackSec: z.number().int().min(1).max(600).default(5).describe("Slack when matching the hook's, unattended-upgrades' and dpkg.log's accounts of one apt run by time (dpkg.log has whole seconds)."),
+    aptExitPollMs: z.number().int().min(1).max(10_000).default(10).describe("How often an apt run whose dpkg has finished is checked for its apt process to be gone, for up to 2 s; after that, and while dpkg still runs, every 250 ms. The event and its rollout follow at once."),
+  }).prefault({}).describe("How package changes are noticed: the apt hooks' spool (`spoolDir`), the unattended-upgrades log, dpkg.log reconciliation."),
   log: z.strictObject({
     level: z.enum(["trace", "debug", "info", "warn", "error", "fatal"]).default("info").describe("Least severe level written."),
   }).prefault({}).describe("Logging: pino JSON lines on stdout (journald keeps them)."),

@@ -1,3 +1,4 @@
+import { readFile } from "node:fs/promises";
 import { connect } from "node:net";
 import type { HealthCheck } from "../config/schema.js";
 import type { ContainerDriver } from "../containers/driver.js";
@@ -28,6 +29,8 @@ export function describeCheck(check: HealthCheck): string {
       return `tcp://${check.host}:${check.port}`;
     case "command":
       return `command ${check.argv.join(" ")}`;
+    case "process":
+      return `process ${check.comm}`;
   }
 }
 
@@ -49,6 +52,11 @@ export async function runHealthCheck(check: HealthCheck, ctx: { container: strin
       case "tcp":
         await tcpConnect(check.host, check.port, check.timeoutMs);
         return done({ ok: true });
+      case "process": {
+        const comms = await Promise.all((await ctx.driver.pids(ctx.container)).map((pid) => readFile(`/proc/${pid}/comm`, "utf8").then((t) => t.trim(), () => "")));
+        const running = comms.includes(check.comm);
+        return done({ ok: running, ...(running ? {} : { failure: `is not running (found: ${[...new Set(comms.filter(Boolean))].join(", ") || "no processes"})` }) });
+      }
       case "command": {
         const r = await ctx.driver.attach(ctx.container, check.argv, check.timeoutMs);
         const failure = r.exitCode === 0 ? undefined : `exited with status ${r.exitCode}`;
