@@ -8,6 +8,7 @@ import { getContainer } from "../src/containers/discover.js";
 import { RolloutJournal } from "../src/journal/journal.js";
 import type { RestartDeps, RestartTarget } from "../src/rollout/container-restart.js";
 import { changedPackages, prepareRollout, targetsOf } from "../src/rollout/prepare.js";
+import { absorbWaitingRollouts, combinePackages, mergedInto } from "../src/rollout/merge.js";
 import { journalState } from "../src/rollout/resume.js";
 import { type RolloutProgress, runRollout } from "../src/rollout/run-rollout.js";
 import type { RolloutState } from "../src/rollout/rollout-store.js";
@@ -51,21 +52,31 @@ export async function handleRollout(job: Job, ctx: WorkerContext, token?: string
   const journal = new RolloutJournal(config.journalDir, config.hostId, rolloutId);
   const before = journalState(journal.entries());
   if (before.ended !== undefined) return { status: before.ended };
+  const into = before.plan === undefined ? await mergedInto(ctx.redis, config, rolloutId) : undefined;
+  if (into !== undefined) {
+    journal.append({ type: "rollout.merged", data: { into, event } });
+    await ctx.rollouts.save({ id: rolloutId, eventId, createdAt: event.time, updatedAt: new Date().toISOString(), status: "merged", packages: changedPackages(event), mergedInto: into });
+    return { status: "merged" };
+  }
 
   let plan = before.plan;
+  let merged = before.merged;
   let targets: Map<string, RestartTarget>;
   if (plan === undefined) {
-    const prepared = await prepareRollout(event, config, ctx.driver);
+    merged = await absorbWaitingRollouts(ctx.redis, ctx.queues, ctx.events, config, rolloutId);
+    const prepared = await prepareRollout({ packages: combinePackages([event, ...merged.map((m) => m.event)]) }, config, ctx.driver);
     plan = prepared.plan;
     targets = prepared.targets;
-    journal.append({ type: "rollout.planned", data: { event, plan, scans: prepared.scans } });
+    journal.append({ type: "rollout.planned", data: { event, plan, scans: prepared.scans, merged } });
   } else {
     targets = targetsOf(await discoverContainers({ lxcPath: config.lxc.path, hostRoot: config.lxc.hostRoot, driver: ctx.driver }));
     journal.append({ type: "rollout.resumed", data: { finished: [...before.finished.keys()], inFlight: before.inFlight } });
     log.warn({ inFlight: before.inFlight }, "resuming an interrupted rollout");
   }
 
-  const packages = changedPackages(event);
+  // The packages of this event and of every event folded into it.
+  const combined = { packages: combinePackages([event, ...(merged ?? []).map((m) => m.event)]) };
+  const packages = changedPackages(combined);
   const state: RolloutState = { id: rolloutId, eventId, createdAt: event.time, updatedAt: new Date().toISOString(), status: "planned", packages };
   await ctx.rollouts.save(state);
   const deps: Omit<RestartDeps, "journal" | "policy"> = {
@@ -79,7 +90,7 @@ export async function handleRollout(job: Job, ctx: WorkerContext, token?: string
       return info.id;
     },
     restore: (t, id) => restoreDelta({ snapshot: join(snapshotsDirOf(config.lxc.path, t.name), id), deltaDir: t.deltaDir }),
-    pin: (t) => pinOldFiles({ stateDir: config.stateDir, container: t.name, deltaDir: t.deltaDir, event, rolloutId }),
+    pin: (t) => pinOldFiles({ stateDir: config.stateDir, container: t.name, deltaDir: t.deltaDir, event: combined, rolloutId }),
     verify: async (t) => {
       const info = await getContainer({ lxcPath: config.lxc.path, hostRoot: config.lxc.hostRoot, driver: ctx.driver }, t.name);
       const v = await verifyPatched(info, packages);

@@ -1,10 +1,13 @@
 import type { JournalEntry } from "../journal/entry.js";
 import type { ContainerOutcome, ContainerOutcomeKind } from "./container-outcome.js";
+import type { AptEvent } from "../intake/apt-event.js";
 import type { Plan } from "./plan.js";
 
 /** What a journal says about a rollout that may have been interrupted. */
 export interface JournalState {
   plan?: Plan;
+  /** Rollouts folded into this one at planning time, with their events. */
+  merged?: { rolloutId: string; event: AptEvent }[];
   /** Containers whose restart finished, with the outcome. */
   finished: Map<string, ContainerOutcome>;
   /** Containers with a step begun and no outcome: the process died in the middle of them. */
@@ -22,7 +25,10 @@ export function journalState(entries: readonly JournalEntry[]): JournalState {
   const state: JournalState = { finished: new Map(), inFlight: [], rollingBack: new Map() };
   const begun = new Set<string>();
   for (const e of entries) {
-    if (e.type === "rollout.planned") state.plan = e.data["plan"] as Plan;
+    if (e.type === "rollout.planned") {
+      state.plan = e.data["plan"] as Plan;
+      state.merged = (e.data["merged"] as JournalState["merged"]) ?? [];
+    }
     else if (e.type === "step.begin" && e.container !== undefined) begun.add(e.container);
     else if (e.type === "rollback.begin" && e.container !== undefined) {
       state.rollingBack.set(e.container, { snapshot: String(e.data["snapshot"]), reason: String(e.data["reason"] ?? "") });

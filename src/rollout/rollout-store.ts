@@ -11,8 +11,10 @@ export interface RolloutState extends Omit<Partial<RolloutProgress>, "status"> {
   eventId: string;
   createdAt: string;
   updatedAt: string;
-  status: RolloutProgress["status"] | "planned";
+  status: RolloutProgress["status"] | "planned" | "merged";
   packages: string[];
+  /** Set when this rollout's event was folded into another rollout before it started. */
+  mergedInto?: string;
 }
 
 export class RolloutStore {

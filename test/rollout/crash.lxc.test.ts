@@ -1,7 +1,7 @@
 import { writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { join } from "node:path";
-import { execa, type ResultPromise } from "execa";
+import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isFailure } from "../../src/rollout/container-outcome.js";
 import type { TestContainer } from "../helpers/lxc.js";
@@ -48,7 +48,7 @@ describe("kill -9 of the daemon at each step boundary (real LXC, real Redis, bui
     health.close();
   });
 
-  const daemon = (...extra: string[]): ResultPromise => execa(BIN, ["-c", configFile, "daemon", ...extra], { reject: false, all: true, env: { PATCHROLL_CONFIG: "" } });
+  const daemon = (...extra: string[]) => execa(BIN, ["-c", configFile, "daemon", ...extra], { reject: false, all: true, env: { PATCHROLL_CONFIG: "" } });
 
   async function crashAndResume(step: string) {
     const [c] = h.containers;

@@ -1,0 +1,47 @@
+import type { Redis } from "ioredis";
+import type { Config } from "../config/schema.js";
+import type { AptEvent } from "../intake/apt-event.js";
+import type { EventStore } from "../intake/event-store.js";
+import { hostKey } from "../queue/names.js";
+import type { Queues } from "../queue/queues.js";
+
+type NS = Pick<Config, "hostId" | "redis">;
+
+const mergedKey = (ns: NS, rolloutId: string) => hostKey(ns, "rollout", rolloutId, "merged-into");
+
+/**
+ * Folds the rollouts still waiting in the queue (events that came while another rollout ran, or before
+ * this one started) into the rollout that is about to plan: one plan for all their packages, each container
+ * restarted once. Each absorbed rollout is marked, atomically, so it ends at once when its own job runs.
+ */
+export async function absorbWaitingRollouts(redis: Redis, queues: Queues, events: EventStore, ns: NS, rolloutId: string): Promise<{ rolloutId: string; event: AptEvent }[]> {
+  const waiting = await queues.rollouts.getJobs(["waiting", "delayed", "prioritized"]);
+  const absorbed: { rolloutId: string; event: AptEvent }[] = [];
+  for (const job of waiting) {
+    const other = job.data as { rolloutId?: string; eventId?: string };
+    if (other.rolloutId === undefined || other.eventId === undefined || other.rolloutId === rolloutId) continue;
+    const event = await events.getEvent(other.eventId);
+    if (event === undefined) continue;
+    if ((await redis.set(mergedKey(ns, other.rolloutId), rolloutId, "NX")) !== "OK") continue;
+    absorbed.push({ rolloutId: other.rolloutId, event });
+  }
+  return absorbed;
+}
+
+/** The rollout this one was folded into, if any. */
+export async function mergedInto(redis: Redis, ns: NS, rolloutId: string): Promise<string | undefined> {
+  return (await redis.get(mergedKey(ns, rolloutId))) ?? undefined;
+}
+
+/** One event's worth of packages for several events: the first `from` and the last `to` of each package. */
+export function combinePackages(events: readonly Pick<AptEvent, "packages">[]): AptEvent["packages"] {
+  const byKey = new Map<string, AptEvent["packages"][number]>();
+  for (const e of events) {
+    for (const p of e.packages) {
+      const key = `${p.name}:${p.arch}`;
+      const prev = byKey.get(key);
+      byKey.set(key, prev === undefined ? p : { ...p, from: prev.from });
+    }
+  }
+  return [...byKey.values()];
+}
