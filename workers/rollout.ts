@@ -4,7 +4,7 @@ import { z } from "zod";
 import { pinOldFiles } from "../src/containers/pins.js";
 import { pruneSnapshots, restoreDelta, snapshotDelta } from "../src/containers/snapshot.js";
 import { verifyPatched } from "../src/detect/scan.js";
-import { getContainer } from "../src/containers/discover.js";
+import { type ContainerInfo, getContainer } from "../src/containers/discover.js";
 import { RolloutJournal } from "../src/journal/journal.js";
 import type { RestartDeps, RestartTarget } from "../src/rollout/container-restart.js";
 import { changedPackages, prepareRollout, targetsOf } from "../src/rollout/prepare.js";
@@ -62,14 +62,18 @@ export async function handleRollout(job: Job, ctx: WorkerContext, token?: string
   let plan = before.plan;
   let merged = before.merged;
   let targets: Map<string, RestartTarget>;
+  let infos: Map<string, ContainerInfo>;
   if (plan === undefined) {
     merged = await absorbWaitingRollouts(ctx.redis, ctx.queues, ctx.events, config, rolloutId);
     const prepared = await prepareRollout({ packages: combinePackages([event, ...merged.map((m) => m.event)]) }, config, ctx.driver);
     plan = prepared.plan;
     targets = prepared.targets;
+    infos = prepared.infos;
     journal.append({ type: "rollout.planned", data: { event, plan, scans: prepared.scans, merged } });
   } else {
-    targets = targetsOf(await discoverContainers({ lxcPath: config.lxc.path, hostRoot: config.lxc.hostRoot, driver: ctx.driver }));
+    const found = await discoverContainers({ lxcPath: config.lxc.path, hostRoot: config.lxc.hostRoot, driver: ctx.driver });
+    targets = targetsOf(found);
+    infos = new Map(found.map((i) => [i.name, i]));
     journal.append({ type: "rollout.resumed", data: { finished: [...before.finished.keys()], inFlight: before.inFlight } });
     log.warn({ inFlight: before.inFlight }, "resuming an interrupted rollout");
   }
@@ -92,7 +96,10 @@ export async function handleRollout(job: Job, ctx: WorkerContext, token?: string
     restore: (t, id) => restoreDelta({ snapshot: join(snapshotsDirOf(config.lxc.path, t.name), id), deltaDir: t.deltaDir }),
     pin: (t) => pinOldFiles({ stateDir: config.stateDir, container: t.name, deltaDir: t.deltaDir, event: combined, rolloutId }),
     verify: async (t) => {
-      const info = await getContainer({ lxcPath: config.lxc.path, hostRoot: config.lxc.hostRoot, driver: ctx.driver }, t.name);
+      // Layers and metadata do not change with a restart: only the processes are looked up again.
+      const known = infos.get(t.name);
+      const pids = await ctx.driver.pids(t.name);
+      const info = known !== undefined ? { ...known, pids, state: pids.length > 0 ? ("RUNNING" as const) : ("STOPPED" as const) } : await getContainer({ lxcPath: config.lxc.path, hostRoot: config.lxc.hostRoot, driver: ctx.driver }, t.name);
       const v = await verifyPatched(info, packages);
       const detail = v.ok ? "no process maps an outdated file of the changed packages" : `still maps outdated files: ${v.scan.stale.map((s) => s.path).join(", ")}`;
       return { ok: v.ok, detail, evidence: { verdict: v.scan.verdict, stale: v.scan.stale } };

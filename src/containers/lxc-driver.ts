@@ -74,10 +74,10 @@ export class LxcDriver implements ContainerDriver {
    */
   async start(name: string): Promise<void> {
     this.configured(name);
-    if ((await this.state(name)) === "RUNNING") return;
     const log = join(this.lxcPath, name, "lxc-start.log");
     const r = await this.run("lxc-start", ["-n", name, "-d", "-o", log, "-l", "ERROR"]);
-    if (r.exitCode !== 0) this.startFailed(name, `lxc-start exited with ${String(r.exitCode)}: ${String(r.stderr).trim()}`, log);
+    // An already running container makes lxc-start fail; that is success here.
+    if (r.exitCode !== 0 && (await this.state(name)) !== "RUNNING") this.startFailed(name, `lxc-start exited with ${String(r.exitCode)}: ${String(r.stderr).trim()}`, log);
     const deadline = Date.now() + this.startTimeoutMs;
     let stoppedPolls = 0;
     for (;;) {
@@ -105,8 +105,8 @@ export class LxcDriver implements ContainerDriver {
 
   async stop(name: string, timeoutSec: number): Promise<void> {
     this.configured(name);
-    if ((await this.state(name)) === "STOPPED") return;
-    // lxc-stop exits 2 when the container stopped on its own meanwhile: the state check below decides.
+    // lxc-stop exits 2 when the container is not running (or stopped on its own meanwhile): the state
+    // check below decides, so no state query is spent before it (each lxc-info costs a process start).
     await this.run("lxc-stop", ["-n", name, "-t", String(timeoutSec)], (timeoutSec + 15) * 1000);
     if ((await this.state(name)) === "STOPPED") return;
     await this.run("lxc-stop", ["-n", name, "-k"]);

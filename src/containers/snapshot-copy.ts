@@ -1,4 +1,4 @@
-import { lstat, open } from "node:fs/promises";
+import { lstat, open, readdir } from "node:fs/promises";
 import { execa, type ExecaError } from "execa";
 
 /** Called with the pid of the `cp` process as soon as it runs (tests use it to kill the copy mid-way). */
@@ -38,9 +38,42 @@ export async function copyTree(src: string, dst: string, opts: { timeoutMs: numb
   }
 }
 
-/** Flushes the whole filesystem holding `path` (syncfs(2) through `sync -f`): every copied file is on disk. */
+/** Trees with at most this many entries are synced file by file; larger ones with one syncfs(2). */
+const FSYNC_EACH_LIMIT = 2000;
+
+/**
+ * Makes every file and directory of the tree at `path` durable. A small tree (a typical delta) gets an
+ * fsync(2) per entry: on a busy host, syncfs(2) waits for every other writer's dirty data too (measured:
+ * seconds, with 50 restarts at once). A large tree gets one syncfs(2) through `sync -f`.
+ */
 export async function syncFilesystem(path: string, timeoutMs: number): Promise<void> {
-  await execa("sync", ["-f", "--", path], { timeout: timeoutMs, forceKillAfterDelay: 2_000, stdin: "ignore" });
+  // Names are bytes: a delta may hold names that are not UTF-8.
+  const entries: { path: Buffer; dir: boolean }[] = [];
+  const walk = async (p: Buffer): Promise<boolean> => {
+    entries.push({ path: p, dir: true });
+    for (const e of await readdir(p, { withFileTypes: true, encoding: "buffer" })) {
+      if (entries.length > FSYNC_EACH_LIMIT) return false;
+      const child = Buffer.concat([p, Buffer.from("/"), e.name]);
+      if (e.isDirectory()) {
+        if (!(await walk(child))) return false;
+      } else if (e.isFile()) entries.push({ path: child, dir: false });
+    }
+    return true;
+  };
+  const small = (await lstat(path)).isDirectory() && (await walk(Buffer.from(path)));
+  if (!small) {
+    await execa("sync", ["-f", "--", path], { timeout: timeoutMs, forceKillAfterDelay: 2_000, stdin: "ignore" });
+    return;
+  }
+  for (const e of entries) {
+    // fsync(2) works on a read-only descriptor; nothing is opened for writing.
+    const fh = await open(e.path, "r");
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  }
 }
 
 /** fsync(2) of a directory, so a rename or an unlink inside it survives a power cut. */

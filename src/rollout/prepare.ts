@@ -11,6 +11,8 @@ export interface Prepared {
   plan: Plan;
   targets: Map<string, RestartTarget>;
   scans: ContainerScan[];
+  /** What discovery found, by name (verification reuses it with fresh pids). */
+  infos: Map<string, ContainerInfo>;
 }
 
 /**
@@ -38,7 +40,8 @@ export async function prepareRollout(event: Pick<AptEvent, "packages">, config: 
     mapsPackages: scan.mapsPackages,
   }));
   const plan = planRollout(candidates, config.rollout);
-  return { plan, targets: targetsOf(found.map((f) => f.info)), scans: found.filter((f) => f.info.managed).map((f) => f.scan) };
+  const infos = found.map((f) => f.info);
+  return { plan, targets: targetsOf(infos), scans: found.filter((f) => f.info.managed).map((f) => f.scan), infos: new Map(infos.map((i) => [i.name, i])) };
 }
 
 /** Restart targets of the managed containers, by name. */
