@@ -8,6 +8,7 @@ import { type ContainerInfo, getContainer } from "../src/containers/discover.js"
 import { RolloutJournal } from "../src/journal/journal.js";
 import type { RestartDeps, RestartTarget } from "../src/rollout/container-restart.js";
 import { changedPackages, prepareRollout, targetsOf } from "../src/rollout/prepare.js";
+import { cvesOfEvent } from "../src/report/changelog-read.js";
 import { absorbWaitingRollouts, combinePackages, mergedInto } from "../src/rollout/merge.js";
 import { journalState } from "../src/rollout/resume.js";
 import { type RolloutProgress, runRollout } from "../src/rollout/run-rollout.js";
@@ -65,11 +66,14 @@ export async function handleRollout(job: Job, ctx: WorkerContext, token?: string
   let infos: Map<string, ContainerInfo>;
   if (plan === undefined) {
     merged = await absorbWaitingRollouts(ctx.redis, ctx.queues, ctx.events, config, rolloutId);
-    const prepared = await prepareRollout({ packages: combinePackages([event, ...merged.map((m) => m.event)]) }, config, ctx.driver);
+    const all = { packages: combinePackages([event, ...merged.map((m) => m.event)]) };
+    const prepared = await prepareRollout(all, config, ctx.driver);
     plan = prepared.plan;
     targets = prepared.targets;
     infos = prepared.infos;
-    journal.append({ type: "rollout.planned", data: { event, plan, scans: prepared.scans, merged } });
+    // The CVEs the new versions close, read now, while their changelogs are certainly installed.
+    const cves = await cvesOfEvent(all);
+    journal.append({ type: "rollout.planned", data: { event, plan, scans: prepared.scans, merged, cves } });
   } else {
     const found = await discoverContainers({ lxcPath: config.lxc.path, hostRoot: config.lxc.hostRoot, driver: ctx.driver });
     targets = targetsOf(found);
