@@ -4,7 +4,7 @@ import type { Config } from "../config/schema.js";
 import { compressedPathOf, compressJournal, fsyncDir, JOURNAL_EXT } from "./journal-file.js";
 import { listJournals, readJournal } from "./journal.js";
 import { type JournalAge, planRetention, type RetentionPlan } from "./retention.js";
-import { END_TYPES } from "./verify.js";
+import { finalEnd } from "./verify.js";
 
 /** What `pruneJournals` did (or, with `dryRun`, would do). */
 export interface PruneResult extends RetentionPlan {
@@ -22,7 +22,7 @@ export function journalAges(journalDir: string, host: string): JournalAge[] {
     const { entries } = readJournal(plain);
     const last = entries.at(-1)?.ts;
     const lastAt = last !== undefined && !Number.isNaN(Date.parse(last)) ? new Date(last) : statSync(compressed ? compressedPathOf(plain) : plain).mtime;
-    return { rollout, compressed, finished: entries.some((e) => END_TYPES.has(e.type)), lastAt };
+    return { rollout, compressed, finished: finalEnd(entries) !== undefined, lastAt };
   });
 }
 

@@ -4,6 +4,19 @@ import type { JournalRead } from "./journal.js";
 /** Entry types that end a rollout; `rollout.aborted` is accepted for when the engine writes one. */
 export const END_TYPES: ReadonlySet<string> = new Set(["rollout.completed", "rollout.halted", "rollout.aborted"]);
 
+/**
+ * The entry that ended the rollout, or undefined while it has none: the last `rollout.completed`, `.halted`
+ * or `.aborted`, unless an operator's `control.retry` reopened a halted rollout after it.
+ */
+export function finalEnd(entries: readonly JournalEntry[]): JournalEntry | undefined {
+  let end: JournalEntry | undefined;
+  for (const e of entries) {
+    if (END_TYPES.has(e.type)) end = e;
+    else if (e.type === "control.retry" && end?.type === "rollout.halted") end = undefined;
+  }
+  return end;
+}
+
 /** What `patchroll journal verify` finds in one journal. */
 export interface JournalCheck {
   rollout: string;
@@ -53,6 +66,7 @@ export function verifyJournal(read: JournalRead, expect: { host: string; rollout
     }
     if (finished !== null && !e.type.startsWith("control.")) warnings.push(`line ${line}, seq ${e.seq}: ${e.type} after the rollout ended (${finished})`);
     if (END_TYPES.has(e.type)) finished = e.type.slice("rollout.".length) as NonNullable<JournalCheck["finished"]>;
+    else if (e.type === "control.retry" && finished === "halted") finished = null;
     const key = `${e.container ?? ""}\u0000${String(e.data["step"] ?? "")}`;
     if (e.type === "step.begin") openSteps.set(key, { e, line });
     else if (e.type === "step.end") openSteps.delete(key);

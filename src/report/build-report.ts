@@ -1,6 +1,6 @@
 import type { JournalEntry } from "../journal/entry.js";
 import type { JournalRead } from "../journal/journal.js";
-import { END_TYPES, verifyJournal } from "../journal/verify.js";
+import { finalEnd, verifyJournal } from "../journal/verify.js";
 import { containerFacts, rollbackFacts } from "./container-facts.js";
 import { compareCveIds } from "./cve-extract.js";
 import { bool, num, str, strs } from "./entry-fields.js";
@@ -34,9 +34,9 @@ export function buildReport(input: BuildReportInput): RolloutReport {
   const planned = readPlanned(entries);
   const cves = cveFacts(planned.recordedCves, input.changelogCves);
   const containers = containerFacts(entries, planned.plan);
-  const end = entries.findLast((e) => END_TYPES.has(e.type));
+  const end = finalEnd(entries);
   const outcome = outcomeOf(end);
-  const halt = haltFacts(entries.findLast((e) => e.type === "rollout.halted"));
+  const halt = haltFacts(end);
   const startedAt = entries[0]?.ts ?? null;
   const check = verifyJournal(input.read, { host: input.host, rollout: input.rollout });
   const report: RolloutReport = {
@@ -86,9 +86,13 @@ function outcomeOf(end: JournalEntry | undefined): RolloutOutcome {
   }
 }
 
+/** The halt or the abort that ended the rollout, with the containers it left untouched. */
 function haltFacts(e: JournalEntry | undefined): HaltFacts | null {
-  if (e === undefined) return null;
-  return { at: e.ts, batch: num(e.data, "batch"), reason: str(e.data, "reason") ?? "", untouched: strs(e.data, "untouched") };
+  if (e === undefined || (e.type !== "rollout.halted" && e.type !== "rollout.aborted")) return null;
+  const reason = e.type === "rollout.aborted"
+    ? `aborted by ${str(e.data, "who") ?? "someone"}: ${str(e.data, "why") ?? ""}${strs(e.data, "rolledBack").length > 0 ? `; rolled back ${strs(e.data, "rolledBack").join(", ")}` : ""}`
+    : (str(e.data, "reason") ?? "");
+  return { at: e.ts, kind: e.type === "rollout.aborted" ? "aborted" : "halted", batch: num(e.data, "batch"), reason, untouched: strs(e.data, "untouched"), rolledBack: strs(e.data, "rolledBack") };
 }
 
 function batchFacts(entries: readonly JournalEntry[], plan: PlanFacts | null): BatchFacts[] {

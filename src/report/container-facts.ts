@@ -23,15 +23,16 @@ export function containerFacts(entries: readonly JournalEntry[], plan: PlanFacts
     const c = get(e.container);
     const step = str(e.data, "step");
     if (e.type === "step.begin" && step !== null) {
-      c.steps.push({ step, beganAt: e.ts, endedAt: null, ms: null, ok: null, error: null });
+      c.steps.push({ step, beganAt: e.ts, endedAt: null, ms: null, ok: null, error: null, failed: false });
     } else if (e.type === "step.end" && step !== null) {
       const open = c.steps.findLast((s) => s.step === step && s.endedAt === null);
-      const s = open ?? { step, beganAt: e.ts, endedAt: null, ms: null, ok: null, error: null };
+      const s = open ?? { step, beganAt: e.ts, endedAt: null, ms: null, ok: null, error: null, failed: false };
       if (open === undefined) c.steps.push(s);
       s.endedAt = e.ts;
       s.ms = num(e.data, "ms");
       s.ok = bool(e.data, "ok");
       s.error = str(e.data, "error");
+      s.failed = s.ok === false || e.data["healthy"] === false || e.data["verified"] === false;
       if (step === "health" || step === "rollback.health") c.health.push(healthFacts(e, step === "health" ? "restart" : "rollback"));
       if (step === "verify") {
         const verified = bool(e.data, "verified") ?? false;

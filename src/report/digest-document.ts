@@ -29,7 +29,7 @@ export function digestSections(d: Digest): Section[] {
     { id: "outcomes", title: "Container outcomes", blocks: [{ kind: "table", header: ["OUTCOME", "CONTAINERS"], rows: Object.entries(d.containerOutcomes).sort().map(([k, n]) => [k, n]) }] },
     { id: "exposed", title: "Still exposed", blocks: [{ kind: "table", header: ["CONTAINER", "ROLLOUT", "PACKAGES", "CVES", "SINCE", "WHY", "RUNBOOK"], rows: d.stillExposed.map((s) => [s.container, s.rollout, s.packages.join(", "), listWords(s.cves, 8), formatMoment(s.since), s.why, s.runbook]) }] },
     { id: "offenders", title: "Repeat offenders", blocks: [
-      p("Containers excluded because their delta shadows patched files or holds its own dpkg database: a restart cannot patch them (runbooks/read-a-report.md#shadowed, #own-dpkg)."),
+      p("Containers excluded because their delta shadows patched files or holds its own dpkg database: a restart cannot patch them (runbooks/shadowed-containers.md, runbooks/own-dpkg-containers.md)."),
       { kind: "table", header: ["CONTAINER", "SHADOWED", "OWN DPKG", "ROLLOUTS"], rows: d.offenders.map((o) => [o.container, o.shadowed, o.ownDpkg, o.rollouts.join(", ")]) },
     ] },
     { id: "cves", title: "CVEs", blocks: [p(`Fixed by the period's rollouts: ${listWords(d.cves.fixed, 50)}.`), p(`Still open on some container: ${listWords(d.cves.stillOpen, 50)}.`)] },

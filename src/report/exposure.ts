@@ -30,6 +30,9 @@ export function fixesOf(rollout: string, entries: readonly JournalEntry[]): Late
 const RUNBOOK = {
   pinned: "runbooks/container-pinned.md",
   halted: "runbooks/rollout-halted.md",
+  shadowed: "runbooks/shadowed-containers.md",
+  ownDpkg: "runbooks/own-dpkg-containers.md",
+  stale: "runbooks/stale-containers.md",
   report: (anchor: string) => `runbooks/read-a-report.md#${anchor}`,
 };
 
@@ -46,7 +49,7 @@ function affectedVerdict(c: ContainerFacts, ended: boolean): Verdict {
     case "patched":
       return { status: "closed", why: "restarted, healthy, and verified to run only current files", runbook: null, until: c.verifiedAt };
     case "unverified":
-      return { status: "open", why: `restarted and healthy, but still maps outdated files: ${reason}`, runbook: RUNBOOK.report("unverified") };
+      return { status: "open", why: `restarted and healthy, but still maps outdated files: ${reason}`, runbook: RUNBOOK.stale };
     case "rolled-back":
       return { status: "open", why: "rolled back after its restart failed: it runs the old package files, pinned (see Rollbacks)", runbook: RUNBOOK.pinned };
     case "rollback-failed":
@@ -62,11 +65,11 @@ function affectedVerdict(c: ContainerFacts, ended: boolean): Verdict {
 function excludedVerdict(kind: string, reason: string): Verdict {
   switch (kind) {
     case "shadowed":
-      return { status: "open", why: `${reason}`, runbook: RUNBOOK.report("shadowed") };
+      return { status: "open", why: reason, runbook: RUNBOOK.shadowed };
     case "pinned":
-      return { status: "open", why: `${reason}`, runbook: RUNBOOK.pinned };
+      return { status: "open", why: reason, runbook: RUNBOOK.pinned };
     case "own-dpkg":
-      return { status: "unknown", why: `${reason}; patchroll cannot tell which versions it runs`, runbook: RUNBOOK.report("own-dpkg") };
+      return { status: "unknown", why: `${reason}; patchroll cannot tell which versions it runs`, runbook: RUNBOOK.ownDpkg };
     case "stopped":
     case "patched":
       return { status: "not-exposed", why: reason, runbook: null };

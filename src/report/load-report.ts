@@ -1,5 +1,5 @@
 import { PatchrollError } from "../errors/patchroll-error.js";
-import { listJournals, readJournal } from "../journal/journal.js";
+import { type JournalRead, listJournals, readJournal } from "../journal/journal.js";
 import { journalFile } from "../journal/paths.js";
 import { buildReport } from "./build-report.js";
 import { cvesOfEvent, DOC_ROOT } from "./changelog-read.js";
@@ -32,17 +32,23 @@ export function resolveRollout(src: ReportSources, rollout: string): string {
 /**
  * Builds the report of one rollout from the journals alone (Redis is never read). CVEs come from
  * `rollout.planned` when the worker recorded them, otherwise from the installed changelogs (local files).
- * Windows left open are closed by later rollouts on the same host that verified the fix.
+ * Windows left open are closed by later rollouts on the same host that verified the fix. `cache` keeps
+ * the journals read, for callers that make many reports (a digest).
  */
-export async function loadRolloutReport(src: ReportSources, rolloutArg: string): Promise<RolloutReport> {
+export async function loadRolloutReport(src: ReportSources, rolloutArg: string, cache: Map<string, JournalRead> = new Map()): Promise<RolloutReport> {
   const rollout = resolveRollout(src, rolloutArg);
-  const read = readJournal(journalFile({ journalDir: src.journalDir, hostId: src.hostId }, rollout));
+  const load = (id: string): JournalRead => {
+    let read = cache.get(id);
+    if (read === undefined) cache.set(id, (read = readJournal(journalFile({ journalDir: src.journalDir, hostId: src.hostId }, id))));
+    return read;
+  };
+  const read = load(rollout);
   const planned = readPlanned(read.entries);
   const changelogCves = planned.recordedCves === null && planned.event !== null ? await cvesOfEvent(planned.event, src.docRoot ?? DOC_ROOT) : undefined;
   const later: LaterFix[] = [];
   let asOf = read.entries.at(-1)?.ts;
   for (const id of listJournals(src.journalDir, src.hostId).filter((x) => x > rollout)) {
-    const entries = readJournal(journalFile({ journalDir: src.journalDir, hostId: src.hostId }, id)).entries;
+    const { entries } = load(id);
     later.push(...fixesOf(id, entries));
     const last = entries.at(-1)?.ts;
     if (last !== undefined && (asOf === undefined || last > asOf)) asOf = last;

@@ -1,10 +1,18 @@
 import { type Block, reportSections, reportTitle, type Section } from "./report-document.js";
 import type { RolloutReport } from "./report-model.js";
 
-/** A Markdown table cell: one line, pipes escaped, `-` when empty. */
+/**
+ * Text from the journal as Markdown text: `<` escaped, so a health check's body excerpt or an error message
+ * holding HTML is shown, never rendered, by a Markdown viewer.
+ */
+export function mdText(text: string): string {
+  return text.replace(/</g, "\\<");
+}
+
+/** A Markdown table cell: one line, pipes and `<` escaped, `-` when empty. */
 export function cell(text: string | number | null | undefined): string {
   if (text === null || text === undefined || text === "") return "-";
-  return String(text).replace(/\r?\n/g, " ").replace(/\|/g, "\\|").trim();
+  return mdText(String(text).replace(/\r?\n/g, " ").replace(/\|/g, "\\|").trim());
 }
 
 /** A Markdown table, or `_none_`. */
@@ -17,13 +25,13 @@ export function mdTable(header: readonly string[], rows: readonly (readonly (str
 function block(b: Block): string {
   switch (b.kind) {
     case "p":
-      return b.text;
+      return mdText(b.text);
     case "facts":
       return b.items.map(([k, v]) => `- **${k}:** ${v}`).join("\n");
     case "table":
       return `${b.caption !== undefined ? `${b.caption}:\n\n` : ""}${mdTable(b.header, b.rows)}`;
     case "list":
-      return b.items.map((i) => `- ${i.replace(/\r?\n/g, " ")}`).join("\n");
+      return b.items.map((i) => `- ${mdText(i.replace(/\r?\n/g, " "))}`).join("\n");
     case "h3":
       return `### ${b.text}`;
     case "chart":

@@ -30,6 +30,7 @@ export interface RolloutReport {
   rollbacks: RollbackFacts[];
   exposure: ExposureFacts;
   controls: ControlFacts[];
+  /** Set when the rollout ended halted or aborted. */
   halt: HaltFacts | null;
   journal: { entries: number; problems: { line: number; reason: string }[]; warnings: string[] };
 }
@@ -96,8 +97,11 @@ export interface StepFacts {
   beganAt: string;
   endedAt: string | null;
   ms: number | null;
+  /** The step ran to its end (false: it threw, see `error`). */
   ok: boolean | null;
   error: string | null;
+  /** It failed, or its verdict was negative (a health step that found it unhealthy, a verify that did not verify). */
+  failed: boolean;
 }
 
 /** Health evidence: the verdict and the last round of results that decided it. */
@@ -180,9 +184,13 @@ export interface ControlFacts {
   rollBackCompleted: boolean | null;
 }
 
+/** How a halted or aborted rollout stopped. */
 export interface HaltFacts {
   at: string;
+  kind: "halted" | "aborted";
   batch: number | null;
   reason: string;
   untouched: string[];
+  /** Containers an abort took back to their snapshot (abort with rollBackCompleted). */
+  rolledBack: string[];
 }

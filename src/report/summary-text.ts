@@ -45,14 +45,17 @@ function outcome(r: Omit<RolloutReport, "summary">): string {
       return `The rollout completed in ${took} with failures within the failure budget: ${plural(patched.length, "container")} patched; ${listWords(done.filter((c) => c.outcome !== "patched").map((c) => `${c.name} ${c.outcome}`))}.`;
     case "halted":
     case "aborted": {
-      const why = r.outcome === "halted" ? `halted${r.halt?.batch != null ? ` in batch ${r.halt.batch} of ${r.batches.length}` : ""}` : "was aborted";
-      const failed = done.filter((c) => c.outcome !== "patched").map((c) => failureWords(r, c.name, c.outcome ?? "", c.reason ?? ""));
-      const untouched = r.halt?.untouched ?? [];
+      const h = r.halt;
+      const inBatch = h?.batch != null ? ` in batch ${h.batch} of ${r.batches.length}` : "";
+      const head = r.outcome === "halted" ? `The rollout halted${inBatch}, ${took} after it began.` : `The rollout was ${h?.reason ?? "aborted"}${inBatch}, ${took} after it began.`;
+      const reverted = h?.rolledBack ?? [];
+      const failed = done.filter((c) => c.outcome !== "patched" && !reverted.includes(c.name)).map((c) => failureWords(r, c.name, c.outcome ?? "", c.reason ?? ""));
+      const untouched = h?.untouched ?? [];
       const left = untouched.length > 0 ? ` ${plural(untouched.length, "container was", "containers were")} left untouched (${listWords(untouched)}) and still run the old code.` : "";
-      return `The rollout ${why}, ${took} after it began. ${failed.join(" ")}${left}`.trim();
+      return [head, ...failed].join(" ") + left;
     }
     case "unfinished":
-      return `The journal ends on ${formatMoment(r.asOf)} without an end: the rollout was still running or its worker died (it resumes on restart); ${done.length} of ${r.containers.length} containers were done.`;
+      return `The journal ends on ${formatMoment(r.timeline.at(-1)?.at ?? null)} without an end: the rollout was still running or its worker died (it resumes on restart); ${done.length} of ${r.containers.length} containers were done.`;
   }
 }
 
@@ -81,7 +84,11 @@ function exposure(r: Omit<RolloutReport, "summary">): string {
   const lastWords = last !== null && x.stillExposed.length === 0 ? `The last container was verified ${formatDuration(msBetween(x.installedAt, last))} after the package was installed.` : "";
   if (x.stillExposed.length === 0) return lastWords;
   const runbooks = [...new Set(x.stillExposed.map((s) => s.runbook).filter((b): b is string => b !== null))];
-  return `As of ${formatMoment(r.asOf)}, ${plural(x.stillExposed.length, "container is", "containers are")} still exposed (${listWords(x.stillExposed.map((s) => s.container))})${runbooks.length > 0 ? `: follow ${listWords(runbooks)}` : ""}.`;
+  const who = listWords(x.stillExposed.map((s) => s.container));
+  const follow = runbooks.length > 0 ? `: follow ${listWords(runbooks)}` : "";
+  const cves = [...new Set(x.stillExposed.flatMap((s) => s.cves))];
+  if (cves.length === 0) return `As of ${formatMoment(r.asOf)}, ${plural(x.stillExposed.length, "container still runs", "containers still run")} the code this change replaced (${who}), though no CVE is named for it${follow}.`;
+  return `As of ${formatMoment(r.asOf)}, ${plural(x.stillExposed.length, "container is", "containers are")} still exposed to ${listWords(cves, 4)} (${who})${follow}.`;
 }
 
 function humans(r: Omit<RolloutReport, "summary">): string {

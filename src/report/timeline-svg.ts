@@ -38,7 +38,8 @@ function tickStep(span: number): number {
  */
 export function timelineSvg(r: RolloutReport): string {
   const t0 = r.startedAt;
-  const end = r.endedAt ?? r.asOf ?? t0;
+  // An unfinished rollout is drawn up to its own last entry (asOf may be a later rollout's).
+  const end = r.endedAt ?? r.timeline.at(-1)?.at ?? t0;
   const span = Math.max(msBetween(t0, end) ?? 0, 1);
   const x = (t: string | null) => LABEL_W + (Math.min(Math.max(msBetween(t0, t) ?? 0, 0), span) / span) * PLOT_W;
   const rows = r.containers;
@@ -73,9 +74,10 @@ export function timelineSvg(r: RolloutReport): string {
     for (const s of c.steps) {
       const x1 = x(s.beganAt);
       const w = Math.max(x(s.endedAt ?? end) - x1, 2);
-      const failed = s.ok === false;
+      const failed = s.failed;
       const stroke = failed ? ` stroke="#450a0a" stroke-width="1.5"` : s.endedAt === null ? ` stroke="#0f172a" stroke-dasharray="3 2"` : "";
-      const what = `${s.step}${failed ? ` FAILED: ${s.error ?? ""}` : s.endedAt === null ? ": no end recorded" : ""} (${formatDuration(s.ms ?? msBetween(s.beganAt, s.endedAt))})`;
+      const verdict = s.ok === false ? ` FAILED: ${s.error ?? ""}` : failed ? (s.step.endsWith("health") ? " UNHEALTHY" : " NOT verified") : s.endedAt === null ? ": no end recorded" : "";
+      const what = `${s.step}${verdict} (${formatDuration(s.ms ?? msBetween(s.beganAt, s.endedAt))})`;
       out.push(`<rect class="step${s.step.startsWith("rollback") ? " rollback" : ""}${failed ? " failed" : ""}" x="${n(x1)}" y="${n(mid - BAR / 2)}" width="${n(w)}" height="${BAR}" fill="${failed ? "#ef4444" : (STEP_FILL[s.step] ?? "#a855f7")}"${stroke}><title>${esc(c.name)}: ${esc(what)}</title></rect>`);
     }
     if (c.doneAt !== null && c.outcome !== null) {
@@ -85,8 +87,9 @@ export function timelineSvg(r: RolloutReport): string {
   });
   const marks: { at: string; label: string; color: string; title: string }[] = [
     ...r.controls.map((c) => ({ at: c.at, label: `${c.action} (${c.who})`, color: "#7c3aed", title: `${c.who} asked to ${c.action}: ${c.why}` })),
-    ...r.timeline.filter((t) => t.type === "rollout.resumed").map((t) => ({ at: t.at, label: "resumed", color: "#0369a1", title: t.text })),
-    ...(r.halt !== null ? [{ at: r.halt.at, label: "halted", color: "#b91c1c", title: r.halt.reason }] : []),
+    ...r.timeline.filter((t) => t.type === "rollout.resumed" || t.type === "rollout.released").map((t) => ({ at: t.at, label: t.type.slice("rollout.".length), color: "#0369a1", title: t.text })),
+    ...r.timeline.filter((t) => t.type === "rollout.waiting").map((t) => ({ at: t.at, label: t.text.startsWith("paused") ? "paused" : "waiting", color: "#ca8a04", title: t.text })),
+    ...(r.halt !== null ? [{ at: r.halt.at, label: r.halt.kind, color: "#b91c1c", title: r.halt.reason }] : []),
   ];
   for (const m of marks) {
     const mx = x(m.at);

@@ -96,8 +96,14 @@ export function entryText(e: JournalEntry): string {
       return `HALTED: ${str(d, "reason") ?? ""}; untouched: ${list(strs(d, "untouched"))}`;
     case "rollout.completed":
       return `completed: ${num(d, "containers") ?? "?"} container(s), ${num(d, "failures") ?? "?"} failure(s)`;
-    case "rollout.aborted":
-      return `ABORTED: ${str(d, "reason") ?? ""}`;
+    case "rollout.aborted": {
+      const back = strs(d, "rolledBack");
+      return `ABORTED by ${str(d, "who") ?? "someone"}: "${str(d, "why") ?? ""}"${back.length > 0 ? `; rolled back ${list(back)}` : ""}; untouched: ${list(strs(d, "untouched"))}`;
+    }
+    case "rollout.waiting":
+      return `${str(d, "status") === "paused" ? "paused" : "waiting"}: ${str(d, "reason") ?? ""}`;
+    case "rollout.released":
+      return `released back to the queue at a step boundary (${str(d, "reason") ?? "the worker was stopping"}); it resumes from this journal`;
     default:
       if (e.type.startsWith("control.")) {
         const extra = [num(d, "batch") !== null ? `batch ${num(d, "batch")}` : "", d["rollBackCompleted"] === true ? "and roll back the completed batches" : ""].filter(Boolean).join(", ");
