@@ -1,6 +1,8 @@
 import type { Command } from "commander";
 import { getContainer } from "../../containers/discover.js";
-import { listPins, unpin } from "../../containers/pins.js";
+import { LxcDriver } from "../../containers/lxc-driver.js";
+import { listPins, readPin } from "../../containers/pins.js";
+import { releasePin } from "../../containers/release-pin.js";
 import { PatchrollError } from "../../errors/patchroll-error.js";
 import { type CliContext, configFor, wantsJson } from "../context.js";
 import { json, table } from "../output.js";
@@ -18,14 +20,15 @@ export function registerPins(program: Command, ctx: CliContext): void {
     });
   program
     .command("unpin <container>")
-    .description("remove a container's pinned old files; it runs the host's current files after its next restart")
+    .description("remove a container's pinned old files; a running container is restarted onto the host's current files")
     .action(async (container: string, _opts: unknown, cmd: Command) => {
       const { config } = configFor(cmd, ctx);
-      const info = await getContainer({ lxcPath: config.lxc.path, hostRoot: config.lxc.hostRoot }, container);
+      const driver = new LxcDriver(config.lxc.path);
+      const info = await getContainer({ lxcPath: config.lxc.path, hostRoot: config.lxc.hostRoot, driver }, container);
       if (info.deltaDir === undefined) throw new PatchrollError("CONTAINER_INVALID", `${container} has no delta dir; nothing to unpin`);
-      const pin = unpin({ stateDir: config.stateDir, container, deltaDir: info.deltaDir });
-      if (pin === undefined) throw new PatchrollError("NOT_FOUND", `${container} is not pinned; see patchroll pins`);
-      if (wantsJson(cmd)) return ctx.output.out(json({ unpinned: pin }));
-      ctx.output.out(`${container}: unpinned ${pin.packages.map((p) => `${p.name} ${p.version}`).join(", ")}; restart it (or wait for the next rollout) to run the current files`);
+      if (readPin(config.stateDir, container) === undefined) throw new PatchrollError("NOT_FOUND", `${container} is not pinned; see patchroll pins`);
+      const { pin, restarted } = await releasePin({ stateDir: config.stateDir, container, deltaDir: info.deltaDir, driver, stopTimeoutSec: config.lxc.stopTimeoutSec });
+      if (wantsJson(cmd)) return ctx.output.out(json({ unpinned: pin, restarted }));
+      ctx.output.out(`${container}: unpinned ${pin?.packages.map((p) => `${p.name} ${p.version}`).join(", ") ?? ""}; ${restarted ? "restarted: it runs the host's current files now (check it: patchroll scan)" : "it is stopped; it runs the current files when started"}`);
     });
 }
