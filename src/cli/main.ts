@@ -36,7 +36,7 @@ export function buildProgram(ctx: CliContext): Command {
     .showHelpAfterError()
     .exitOverride()
     .configureOutput({ writeOut: (t) => ctx.output.out(t), writeErr: (t) => ctx.output.err(t) });
-  for (const register of [registerDaemon, registerConfig, registerEvents, registerRollouts, registerContainers, registerScan, registerPlan, registerPins, registerJournal, registerStatus, registerQueues, registerJobs, registerRolloutControls, registerDoctor, registerCompletion]) {
+  for (const register of [registerDaemon, registerConfig, registerEvents, registerRollouts, registerContainers, registerScan, registerPlan, registerPins, registerJournal, registerReport, registerStatus, registerQueues, registerJobs, registerRolloutControls, registerDoctor, registerCompletion]) {
     register(program, ctx);
   }
   return program;

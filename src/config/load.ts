@@ -26,7 +26,8 @@ export interface LoadedConfig {
 /** Loads and validates the configuration: flag > environment > file > default. Result is frozen. */
 export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   const env = options.env ?? process.env;
-  const explicit = options.file ?? env["PATCHROLL_CONFIG"];
+  // An empty PATCHROLL_CONFIG counts as unset, as shells make it easy to export one.
+  const explicit = options.file ?? (env["PATCHROLL_CONFIG"] === "" ? undefined : env["PATCHROLL_CONFIG"]);
   const file = explicit ?? (existsSync(DEFAULT_CONFIG_FILE) ? DEFAULT_CONFIG_FILE : undefined);
   const fromFile = file === undefined ? {} : readConfigFile(file);
   const fromEnv = envOverrides(env);

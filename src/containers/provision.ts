@@ -41,6 +41,12 @@ export interface ContainerSpec {
 /** Host directories every container sees empty: home dirs, scratch space and patchroll's own state. */
 export const DEFAULT_HIDDEN_DIRS: readonly string[] = ["/root", "/home", "/tmp", "/etc/patchroll", "/var/lib/patchroll", "/var/spool/patchroll", "/var/log/patchroll"];
 
+/**
+ * Host files every container sees removed (whiteouts), when the host has them: the password hashes. A
+ * service inside that authenticates local users needs its own copy in the delta.
+ */
+export const DEFAULT_HIDDEN_FILES: readonly string[] = ["/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/gshadow-"];
+
 /** Directories a container cannot run without: neither the LXC path nor a hidden path may be one of them. */
 const SYSTEM_DIRS: ReadonlySet<string> = new Set(["/", "/usr", "/etc", "/var", "/var/lib", "/bin", "/sbin", "/lib", "/lib64", "/opt", "/run", "/dev", "/proc", "/sys"]);
 
@@ -121,7 +127,8 @@ async function hideHostPaths(spec: ContainerSpec, delta: string): Promise<void> 
   const sshDir = join(spec.hostRoot, "etc/ssh");
   const sshKeys = existsSync(sshDir) ? readdirSync(sshDir).filter((f) => f.startsWith("ssh_host_")).map((f) => `/etc/ssh/${f}`) : [];
   // The LXC path holds every container's delta: no container may read its neighbours' files.
-  const wanted = [...DEFAULT_HIDDEN_DIRS, resolve(spec.lxcPath), ...sshKeys, ...(spec.hide ?? []).map((p) => assertPath("hidden path", p))];
+  const secrets = DEFAULT_HIDDEN_FILES.filter((f) => lstatSync(join(spec.hostRoot, f), { throwIfNoEntry: false })?.isFile() === true);
+  const wanted = [...DEFAULT_HIDDEN_DIRS, resolve(spec.lxcPath), ...sshKeys, ...secrets, ...(spec.hide ?? []).map((p) => assertPath("hidden path", p))];
   const opaque: string[] = [];
   const whiteouts: string[] = [];
   for (const p of new Set(wanted)) {

@@ -42,7 +42,8 @@ describe("createContainer", () => {
       const r = await sh(c.name, `ls -A ${dir}`);
       expect({ dir, exitCode: r.exitCode, stdout: r.stdout }).toEqual({ dir, exitCode: 0, stdout: "" });
     }
-    for (const file of [join(secrets, "secret.txt"), sshKey, join(neighbour.deltaDir, "srv/www/health")]) {
+    expect(existsSync("/etc/shadow")).toBe(true);
+    for (const file of [join(secrets, "secret.txt"), sshKey, join(neighbour.deltaDir, "srv/www/health"), "/etc/shadow"]) {
       expect({ file, exitCode: (await sh(c.name, `cat ${file}`)).exitCode }).toEqual({ file, exitCode: 1 });
     }
     // What is not hidden is the host's: shared files, the neighbouring file, /tmp still usable.

@@ -37,6 +37,8 @@ export function testEnv(label: string, flags: Record<string, unknown> = {}): Tes
       spoolDir: join(root, "spool"),
       journalDir: join(root, "journal"),
       redis: { url: testRedisUrl() },
+      // Test daemons run side by side: no dashboard unless a test asks for one (on a port of its own).
+      http: { enabled: false },
       ...flags,
     },
   });

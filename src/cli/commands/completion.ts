@@ -29,7 +29,10 @@ export function completionLevels(program: Command): Level[] {
   const visit = (cmd: Command, path: string) => {
     const values = new Map<string, ValueKind>();
     const flags: string[] = [];
-    for (const o of cmd.options) {
+    // `patchroll jobs --state failed` runs the default subcommand (`jobs list`): its flags count here too.
+    const defaultName = (cmd as unknown as { _defaultCommandName?: string })._defaultCommandName;
+    const fallback = cmd.commands.find((c) => c.name() === defaultName);
+    for (const o of [...cmd.options, ...(fallback?.options ?? [])]) {
       for (const f of [o.short, o.long]) {
         if (f === undefined) continue;
         flags.push(f);

@@ -1,7 +1,4 @@
 import type { Command } from "commander";
-import { discoverContainers, getContainer } from "../../containers/discover.js";
-import { LxcDriver } from "../../containers/lxc-driver.js";
-import { createContainer, destroyContainer } from "../../containers/provision.js";
 import type { HealthCheck } from "../../config/schema.js";
 import { type CliContext, configFor, wantsJson } from "../context.js";
 import { json, table } from "../output.js";
@@ -18,6 +15,12 @@ interface CreateFlags {
   start?: boolean;
 }
 
+/** The container modules (execa, LXC), loaded when a container command runs rather than at start-up. */
+const load = async () => {
+  const [discover, driver, provision] = await Promise.all([import("../../containers/discover.js"), import("../../containers/lxc-driver.js"), import("../../containers/provision.js")]);
+  return { ...discover, ...driver, ...provision };
+};
+
 export function registerContainers(program: Command, ctx: CliContext): void {
   const containers = program.command("containers").description("LXC overlay containers on this host");
   containers
@@ -25,6 +28,7 @@ export function registerContainers(program: Command, ctx: CliContext): void {
     .description("every container: managed (overlay on the host root) or not, with the reason")
     .action(async (_opts: unknown, cmd: Command) => {
       const { config } = configFor(cmd, ctx);
+      const { discoverContainers } = await load();
       const list = await discoverContainers({ lxcPath: config.lxc.path, hostRoot: config.lxc.hostRoot });
       if (wantsJson(cmd)) return ctx.output.out(json({ containers: list }));
       if (list.length === 0) return ctx.output.out(`no containers in ${config.lxc.path}`);
@@ -47,6 +51,7 @@ export function registerContainers(program: Command, ctx: CliContext): void {
     .option("--start", "start it after creating it")
     .action(async (name: string, opts: CreateFlags, cmd: Command) => {
       const { config } = configFor(cmd, ctx);
+      const { LxcDriver, createContainer, getContainer } = await load();
       const driver = new LxcDriver(config.lxc.path);
       const health: HealthCheck[] = (opts.health ?? []).map((url) => ({ type: "http", url, expectStatus: 200, timeoutMs: 2000 }));
       const env = Object.fromEntries((opts.env ?? []).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]));
@@ -73,6 +78,7 @@ export function registerContainers(program: Command, ctx: CliContext): void {
     .description("stop a container and remove it, delta included")
     .action(async (name: string, _opts: unknown, cmd: Command) => {
       const { config } = configFor(cmd, ctx);
+      const { destroyContainer } = await load();
       await destroyContainer(config.lxc.path, name, { stopTimeoutSec: config.lxc.stopTimeoutSec });
       if (wantsJson(cmd)) return ctx.output.out(json({ destroyed: name }));
       ctx.output.out(`container ${name} destroyed`);

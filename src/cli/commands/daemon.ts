@@ -1,5 +1,4 @@
 import { type Command, Option } from "commander";
-import { Daemon } from "../../daemon/daemon.js";
 import { createLogger } from "../../log/logger.js";
 import { type CliContext, configFor } from "../context.js";
 
@@ -12,6 +11,8 @@ export function registerDaemon(program: Command, ctx: CliContext): void {
     .action(async (opts: { faultKillAt?: string }, cmd: Command) => {
       const { config } = configFor(cmd, ctx);
       const logger = createLogger(config.log.level);
+      // Loaded here, not at start-up: every other command starts faster without the daemon's modules.
+      const { Daemon } = await import("../../daemon/daemon.js");
       const daemon = new Daemon(config, logger, opts.faultKillAt !== undefined ? { checkpoint: killAt(opts.faultKillAt) } : {});
       await daemon.start();
       await new Promise<void>((resolve) => {

@@ -1,8 +1,5 @@
 import type { Command } from "commander";
-import { getContainer } from "../../containers/discover.js";
-import { LxcDriver } from "../../containers/lxc-driver.js";
 import { listPins, readPin } from "../../containers/pins.js";
-import { releasePin } from "../../containers/release-pin.js";
 import { PatchrollError } from "../../errors/patchroll-error.js";
 import { type CliContext, configFor, wantsJson } from "../context.js";
 import { json, table } from "../output.js";
@@ -23,6 +20,7 @@ export function registerPins(program: Command, ctx: CliContext): void {
     .description("remove a container's pinned old files; a running container is restarted onto the host's current files")
     .action(async (container: string, _opts: unknown, cmd: Command) => {
       const { config } = configFor(cmd, ctx);
+      const [{ getContainer }, { LxcDriver }, { releasePin }] = await Promise.all([import("../../containers/discover.js"), import("../../containers/lxc-driver.js"), import("../../containers/release-pin.js")]);
       const driver = new LxcDriver(config.lxc.path);
       const info = await getContainer({ lxcPath: config.lxc.path, hostRoot: config.lxc.hostRoot, driver }, container);
       if (info.deltaDir === undefined) throw new PatchrollError("CONTAINER_INVALID", `${container} has no delta dir; nothing to unpin`);

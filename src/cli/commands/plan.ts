@@ -2,8 +2,6 @@ import type { Command } from "commander";
 import { PatchrollError } from "../../errors/patchroll-error.js";
 import type { AptEvent } from "../../intake/apt-event.js";
 import { EventStore } from "../../intake/event-store.js";
-import { LxcDriver } from "../../containers/lxc-driver.js";
-import { prepareRollout } from "../../rollout/prepare.js";
 import { type CliContext, configFor, wantsJson } from "../context.js";
 import { json, table } from "../output.js";
 import { withRedis } from "../with-redis.js";
@@ -26,6 +24,7 @@ export function registerPlan(program: Command, ctx: CliContext): void {
       } else {
         throw new PatchrollError("USAGE", "plan needs --event ID or --packages NAME...");
       }
+      const [{ LxcDriver }, { prepareRollout }] = await Promise.all([import("../../containers/lxc-driver.js"), import("../../rollout/prepare.js")]);
       const { plan } = await prepareRollout(event, config, new LxcDriver(config.lxc.path));
       if (wantsJson(cmd)) return ctx.output.out(json({ plan }));
       const lines = plan.batches.map((b, i) => `batch ${i + 1}: ${b.join(", ")}`);

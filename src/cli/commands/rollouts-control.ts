@@ -9,7 +9,7 @@ const ACTIONS: { action: ControlAction; description: string }[] = [
   { action: "pause", description: "stop a rollout at its next step boundary (the container being restarted finishes first)" },
   { action: "resume", description: "continue a paused rollout" },
   { action: "abort", description: "end a rollout: no further container is restarted (--roll-back-completed also rolls back the patched ones)" },
-  { action: "approve", description: "open a rollout's approval gate before a batch (default: the next batch)" },
+  { action: "approve", description: "open a rollout's approval gate (default: the gate it waits at, or the next one it reaches)" },
   { action: "retry", description: "run a halted or failed rollout again, from where its journal ends" },
 ];
 
@@ -38,7 +38,7 @@ export function registerRolloutControls(program: Command, ctx: CliContext): void
       .command(`${action} <rollout>`)
       .description(description)
       .requiredOption("--why <text>", "why, in your words: journaled with your login name and shown in reports");
-    if (action === "approve") sub.option("--batch <n>", "the batch (1-based) whose gate to open; default the one after the current batch");
+    if (action === "approve") sub.option("--batch <n>", "the batch (1-based) whose gate to open; default: the gate it waits at");
     if (action === "abort") sub.option("--roll-back-completed", "also roll back the containers already patched by this rollout");
     sub.action(async (rolloutId: string, opts: ControlFlags, cmd: Command) => {
       const { config } = configFor(cmd, ctx);
@@ -58,8 +58,8 @@ export function registerRolloutControls(program: Command, ctx: CliContext): void
       );
       if (wantsJson(cmd)) return ctx.output.out(json(result));
       const c = result.controls;
-      const standing = [c.paused ? "paused" : "not paused", ...(c.aborted ? [`aborted by ${c.aborted.who}`] : []), ...(c.approved.length > 0 ? [`approved batches ${c.approved.join(", ")}`] : [])].join(", ");
-      const extra = result.batch !== undefined ? ` (batch ${result.batch})` : result.requeued !== undefined ? ` (rollout job ${result.requeued})` : "";
+      const standing = [c.paused ? `paused by ${c.paused.who}` : "not paused", ...(c.aborted ? [`aborted by ${c.aborted.who}`] : []), ...(c.approved.length > 0 ? [`approved batches ${c.approved.join(", ")}`] : [])].join(", ");
+      const extra = result.batch !== undefined ? ` (batch ${result.batch})` : result.requeued !== undefined ? ` (queued again, attempt ${result.requeued})` : "";
       ctx.output.out(`rollout ${rolloutId}: ${action} recorded${extra}; now ${standing}. Follow it with: patchroll rollouts show ${rolloutId}`);
     });
   }

@@ -6,8 +6,6 @@ import { journalFile } from "../../journal/paths.js";
 import { journalState } from "../../rollout/resume.js";
 import { type CliContext, configFor, wantsJson } from "../context.js";
 import { EXIT } from "../exit-codes.js";
-import { closeQueues, openQueues } from "../../queue/queues.js";
-import { startManualRollout } from "../../rollout/manual-rollout.js";
 import { json, table } from "../output.js";
 import { withRedis } from "../with-redis.js";
 
@@ -35,6 +33,7 @@ export function registerRollouts(program: Command, ctx: CliContext): void {
     .requiredOption("--packages <names...>", "the packages whose users to restart")
     .action(async (opts: { packages: string[] }, cmd: Command) => {
       const { config } = configFor(cmd, ctx);
+      const [{ closeQueues, openQueues }, { startManualRollout }] = await Promise.all([import("../../queue/queues.js"), import("../../rollout/manual-rollout.js")]);
       const started = await withRedis(config, async (r) => {
         const queues = openQueues(r, config);
         try {

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { pinnedPaths } from "../../containers/pins.js";
-import { scanHost } from "../../detect/scan.js";
+import type { scanHost } from "../../detect/scan.js";
 import { type CliContext, configFor, wantsJson } from "../context.js";
 import { EXIT } from "../exit-codes.js";
 import { json, table } from "../output.js";
@@ -12,6 +12,7 @@ export function registerScan(program: Command, ctx: CliContext): void {
     .option("-p, --packages <names...>", "judge these packages' files only (also enables the shadow check)")
     .action(async (opts: { packages?: string[] }, cmd: Command) => {
       const { config } = configFor(cmd, ctx);
+      const { scanHost } = await import("../../detect/scan.js");
       const found = await scanHost(
         { lxcPath: config.lxc.path, hostRoot: config.lxc.hostRoot },
         { ...(opts.packages !== undefined ? { packages: opts.packages } : {}), pinnedPathsOf: (n) => pinnedPaths(config.stateDir, n) },
