@@ -6,7 +6,7 @@ import { type ContainerInfo, getContainer } from "./discover.js";
 import type { ContainerDriver } from "./driver.js";
 import { ensureHostRoot } from "./host-root.js";
 import { LxcDriver } from "./lxc-driver.js";
-import { type LxcConfigEntry, renderLxcConfig, renderOverlayRootfs } from "./lxc-config.js";
+import { type LxcConfigEntry, parseLxcConfig, renderLxcConfig, renderOverlayRootfs } from "./lxc-config.js";
 import { type ContainerMetaInput, writeMeta } from "./meta.js";
 import { removeTreeSafely } from "./mountinfo.js";
 import { assertContainerName } from "./name.js";
@@ -63,6 +63,19 @@ function assertPath(what: string, p: string): string {
   return normalize(p).replace(/\/+$/, "") || "/";
 }
 
+/**
+ * LXC's common defaults (capability drops, the seccomp filter, the device allow-list), copied from
+ * common.conf rather than included: the include pulls in common.conf.d, whose lxcfs hooks run a shell
+ * script on the host at every start and stop (measured: a stop of 530 ms instead of 30 ms) and get the
+ * service's environment. Hooks, includes and its fuse bind mount are left out; a host without common.conf
+ * gets proc and sys.
+ */
+function commonEntries(): LxcConfigEntry[] {
+  if (!existsSync(LXC_COMMON_CONF)) return [{ key: "lxc.mount.auto", value: "proc:mixed sys:mixed" }];
+  const keep = (key: string) => key !== "lxc.include" && key !== "lxc.mount.entry" && !key.startsWith("lxc.hook.");
+  return parseLxcConfig(readFileSync(LXC_COMMON_CONF, "utf8")).filter((e) => keep(e.key));
+}
+
 /** The LXC config of a container built from `spec` (pure; validates every value that lands in a config line). */
 export function containerConfigEntries(spec: ContainerSpec): LxcConfigEntry[] {
   const name = assertContainerName(spec.name);
@@ -72,7 +85,7 @@ export function containerConfigEntries(spec: ContainerSpec): LxcConfigEntry[] {
     if (arg === "" || /\s/.test(arg)) throw invalid(`container ${name}: service argument ${JSON.stringify(arg)} is empty or holds a blank, which lxc.init.cmd cannot carry; wrap the command in a script.`);
   }
   // LXC's common defaults: capability drops, a seccomp filter and a device allow-list (no raw host disks).
-  const common: LxcConfigEntry[] = existsSync(LXC_COMMON_CONF) ? [{ key: "lxc.include", value: LXC_COMMON_CONF }] : [{ key: "lxc.mount.auto", value: "proc:mixed sys:mixed" }];
+  const common = commonEntries();
   const entries: LxcConfigEntry[] = [
     ...common,
     { key: "lxc.uts.name", value: name },

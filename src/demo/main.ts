@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadConfig } from "../config/load.js";
 import type { Config } from "../config/schema.js";
@@ -12,6 +12,8 @@ import { createLogger } from "../log/logger.js";
 import { connectRedis } from "../queue/connection.js";
 import { RolloutStore, type RolloutState } from "../rollout/rollout-store.js";
 import { table } from "../cli/output.js";
+import { loadRolloutReport } from "../report/load-report.js";
+import { renderRolloutReport } from "../report/render.js";
 import { cleanupDemo } from "./cleanup.js";
 import { HermeticApt } from "./hermetic-apt.js";
 import { Narrator } from "./narrator.js";
@@ -53,11 +55,11 @@ export async function runDemo(n: Narrator): Promise<void> {
   const config = demoConfig();
   const work = join(DEMO_BASE, "packages");
   const repo = new LocalRepo(join(DEMO_BASE, "repo"), { origin: "patchroll-demo", label: "patchroll-demo-security", suite: "demo-security", codename: "demo" });
-  n.say(`building ${DEMO_PACKAGE} 1.0, 1.1 (security fix) and 2.0 (broken: its library kills every process that loads it)`);
+  n.say(`building ${DEMO_PACKAGE} 1.0, 1.1 (fixes CVE-2026-41001 and CVE-2026-41002) and 2.0 (fixes CVE-2026-41777, but its library kills every process that loads it)`);
   const debs = {
     v10: await buildDemoPackage({ dir: work, name: DEMO_PACKAGE, version: "1.0" }),
-    v11: await buildDemoPackage({ dir: work, name: DEMO_PACKAGE, version: "1.1" }),
-    v20: await buildDemoPackage({ dir: work, name: DEMO_PACKAGE, version: "2.0", broken: true }),
+    v11: await buildDemoPackage({ dir: work, name: DEMO_PACKAGE, version: "1.1", cves: ["CVE-2026-41001", "CVE-2026-41002"], history: [{ version: "1.0" }] }),
+    v20: await buildDemoPackage({ dir: work, name: DEMO_PACKAGE, version: "2.0", broken: true, cves: ["CVE-2026-41777"], history: [{ version: "1.1", cves: ["CVE-2026-41001", "CVE-2026-41002"] }, { version: "1.0" }] }),
   };
   await repo.add(debs.v10);
   await repo.publish();
@@ -102,7 +104,7 @@ export async function runDemo(n: Narrator): Promise<void> {
     await apt.update();
     n.say(`published ${DEMO_PACKAGE} 1.1; running a real unattended-upgrade`);
     const act1 = new Date().toISOString();
-    const uu1 = await mustSucceed(apt.unattendedUpgrade(), "unattended-upgrade");
+    const uu1 = await mustSucceed(unattendedUpgrade(apt), "unattended-upgrade");
     n.say(`unattended-upgrade finished (exit ${uu1.exitCode}); the hook spooled the change, the daemon made it one event and one rollout`);
     const first = await follow(n, store, act1, config);
     n.say("patchroll scan after the rollout:");
@@ -114,18 +116,30 @@ export async function runDemo(n: Narrator): Promise<void> {
     await apt.update();
     n.say(`published ${DEMO_PACKAGE} 2.0, whose library makes every process that loads it exit; running unattended-upgrade`);
     const act2 = new Date().toISOString();
-    await mustSucceed(apt.unattendedUpgrade(), "unattended-upgrade");
+    await mustSucceed(unattendedUpgrade(apt), "unattended-upgrade");
     const second = await follow(n, store, act2, config);
     n.say("pins (containers running old package files on purpose):");
     n.block(table(["CONTAINER", "PINNED TO"], listPins(config.stateDir).map((p) => [p.container, p.packages.map((x) => `${x.name} ${x.version}`).join(", ")])));
     n.say("patchroll scan now:");
     await printScan(n, config);
 
+    n.heading("Reports");
+    const reportsDir = join(DEMO_BASE, "reports");
+    mkdirSync(reportsDir, { recursive: true });
+    const src = { journalDir: config.journalDir, hostId: config.hostId };
+    for (const r of [first, second]) {
+      const report = await loadRolloutReport(src, r.id);
+      for (const format of ["md", "html"] as const) writeFileSync(join(reportsDir, `${r.id}.${format}`), renderRolloutReport(report, format));
+    }
+    n.say(`post-incident reports, built from the journals alone, in ${reportsDir}/:`);
+    n.block([`${first.id}.md / .html   the security fix, patched in 2 batches`, `${second.id}.md / .html   the broken update, rolled back and halted`].join("\n"));
+
     n.heading("Explore");
     const cli = `bin/patchroll -c ${join(DEMO_BASE, "config.yaml")}`;
     n.block(
       [
         `journals (write-ahead, one line per step): ${join(config.journalDir, config.hostId)}/`,
+        `${cli} report ${second.id}      # the story of the halted rollout, in the terminal`,
         `${cli} rollouts show ${first.id}     # the successful rollout, step by step`,
         `${cli} rollouts show ${second.id}     # the halted one, with its rollback`,
         `${cli} scan                 # verdict per container, with evidence`,
@@ -139,6 +153,20 @@ export async function runDemo(n: Narrator): Promise<void> {
   } finally {
     redis.disconnect();
     await daemon.stop(5000);
+  }
+}
+
+/**
+ * A real unattended-upgrade run. Like the nightly service, it gives up at once when another package
+ * manager holds the dpkg lock; the demo waits for the lock instead (up to a minute).
+ */
+async function unattendedUpgrade(apt: HermeticApt): Promise<Awaited<ReturnType<HermeticApt["unattendedUpgrade"]>>> {
+  const log = join(apt.uuLogDir, "unattended-upgrades.log");
+  for (let attempt = 0; ; attempt++) {
+    const r = await apt.unattendedUpgrade();
+    const locked = r.exitCode !== 0 && existsSync(log) && readFileSync(log, "utf8").trimEnd().split("\n").at(-1)?.includes("Lock could not be acquired") === true;
+    if (!locked || attempt >= 60) return r;
+    await new Promise((res) => setTimeout(res, 1000));
   }
 }
 

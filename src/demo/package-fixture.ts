@@ -1,5 +1,6 @@
 import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
+import { gzipSync } from "node:zlib";
 import { execa } from "execa";
 
 /** Bounds for the build tools (cc, dpkg-deb, apt-ftparchive): generous, they take milliseconds here. */
@@ -15,6 +16,29 @@ export interface DemoPackageSpec {
   version: string;
   /** A broken version's library makes every process that loads it exit 42 at load time. */
   broken?: boolean;
+  /**
+   * Earlier versions and what each fixed, newest first, for the package's changelog.Debian.gz (the report
+   * reads the CVE ids in it). The version being built gets an entry naming `cves`.
+   */
+  history?: { version: string; cves?: string[] }[];
+  /** CVE ids this version fixes, named in its changelog entry. */
+  cves?: string[];
+}
+
+/** A Debian changelog: one entry per version, newest first, in the format dpkg-parsechangelog reads. */
+function changelog(name: string, entries: { version: string; cves?: string[] }[]): string {
+  return entries
+    .map((e, i) =>
+      [
+        `${name} (${e.version}) demo-security; urgency=${e.cves?.length ? "high" : "medium"}`,
+        "",
+        e.cves?.length ? `  * Security fix: ${e.cves.join(", ")}.` : i === entries.length - 1 ? "  * Initial release." : "  * New upstream release.",
+        "",
+        ` -- patchroll demo <demo@patchroll.invalid>  Mon, ${String(1 + (entries.length - i)).padStart(2, "0")} Nov 2026 00:00:00 +0000`,
+        "",
+      ].join("\n"),
+    )
+    .join("\n");
 }
 
 /** Where the demo library of package `name` lives once installed. */
@@ -90,6 +114,10 @@ export async function buildDemoPackage(spec: DemoPackageSpec): Promise<string> {
     await writeFile(src, librarySource(name, version, broken));
     await execa("cc", ["-shared", "-fPIC", "-O1", "-Wl,-soname,lib" + name + ".so.1", "-o", join(libDir, `lib${name}.so.1`), src], toolOptions);
     await writeFile(join(shareDir, "version"), `${version}\n`);
+    const docDir = join(root, "usr", "share", "doc", name);
+    await mkdir(docDir, { recursive: true });
+    const entries = [{ version, ...(spec.cves !== undefined ? { cves: spec.cves } : {}) }, ...(spec.history ?? [])];
+    await writeFile(join(docDir, "changelog.Debian.gz"), gzipSync(changelog(name, entries), { level: 9 }));
     await writeFile(join(root, "DEBIAN", "control"), controlFile(name, version, arch, broken));
     const deb = join(dir, `${name}_${version.replace(/:/g, "%3a")}_${arch}.deb`);
     await execa("dpkg-deb", ["--root-owner-group", "-Zgzip", "-z1", "-b", root, deb], toolOptions);
