@@ -94,7 +94,6 @@ export async function handleRollout(job: Job, ctx: WorkerContext, token?: string
     snapshot: async (t) => {
       const dir = snapshotsDirOf(config.lxc.path, t.name);
       const info = await snapshotDelta({ deltaDir: t.deltaDir, snapshotsDir: dir, id: rolloutId, logger: log });
-      await pruneSnapshots(dir, config.snapshots.keep);
       return info.id;
     },
     restore: (t, id) => restoreDelta({ snapshot: join(snapshotsDirOf(config.lxc.path, t.name), id), deltaDir: t.deltaDir }),
@@ -140,6 +139,10 @@ export async function handleRollout(job: Job, ctx: WorkerContext, token?: string
     throw new DelayedError();
   }
   windows.close();
+  // Old snapshots go once the rollout is over, off the restart path (`snapshots.keep` per container).
+  for (const o of result.outcomes) {
+    await pruneSnapshots(snapshotsDirOf(config.lxc.path, o.container), config.snapshots.keep).catch((err: unknown) => log.warn({ container: o.container, err: (err as Error).message }, "could not prune old snapshots"));
+  }
   log.info({ status: result.status, failures: result.failures, haltReason: result.haltReason }, "rollout finished");
   return result;
 }
