@@ -56,10 +56,16 @@ export async function handleRollout(job: Job, ctx: WorkerContext, token?: string
   const into = before.plan === undefined ? await mergedInto(ctx.redis, config, rolloutId) : undefined;
   if (into !== undefined) {
     journal.append({ type: "rollout.merged", data: { into, event } });
-    await ctx.rollouts.save({ id: rolloutId, eventId, createdAt: event.time, updatedAt: new Date().toISOString(), status: "merged", packages: changedPackages(event), mergedInto: into });
+    await ctx.rollouts.save({ id: rolloutId, eventId, createdAt: event.time, updatedAt: new Date().toISOString(), status: "merged", packages: changedPackages(event, ctx.config), mergedInto: into });
     return { status: "merged" };
   }
 
+  if (before.plan === undefined && changedPackages(event, config).length === 0) {
+    // Only packages the configuration ignores (patchroll's own upgrade, say): nothing to restart.
+    journal.append({ type: "rollout.completed", data: { containers: 0, failures: 0, reason: "only ignored packages changed" } });
+    await ctx.rollouts.save({ id: rolloutId, eventId, createdAt: event.time, updatedAt: new Date().toISOString(), status: "completed", packages: [], outcomes: [], done: 0, total: 0 });
+    return { status: "completed" };
+  }
   let plan = before.plan;
   let merged = before.merged;
   let targets: Map<string, RestartTarget>;
@@ -84,7 +90,7 @@ export async function handleRollout(job: Job, ctx: WorkerContext, token?: string
 
   // The packages of this event and of every event folded into it.
   const combined = { packages: combinePackages([event, ...(merged ?? []).map((m) => m.event)]) };
-  const packages = changedPackages(combined);
+  const packages = changedPackages(combined, config);
   const state: RolloutState = { id: rolloutId, eventId, createdAt: event.time, updatedAt: new Date().toISOString(), status: "planned", packages };
   await ctx.rollouts.save(state);
   const deps: Omit<RestartDeps, "journal" | "policy"> = {

@@ -50,7 +50,7 @@ export const ConfigSchema = z.strictObject({
     reconcileSettleSec: z.number().int().min(0).max(3600).default(60).describe("A dpkg.log change younger than this is left for the next reconciliation: its apt run may still go on, and the hook's account of it be on its way."),
     uuSettleMs: z.number().int().min(0).max(600_000).default(5000).describe("Quiet time after unattended-upgrades logged its verdict before the run is taken as over (it logs kept-back packages after the verdict)."),
     matchSlackSec: z.number().int().min(1).max(600).default(5).describe("Slack when matching the hook's, unattended-upgrades' and dpkg.log's accounts of one apt run by time (dpkg.log has whole seconds)."),
-    aptExitPollMs: z.number().int().min(1).max(10_000).default(10).describe("How often an apt run whose dpkg has finished is checked for its apt process to be gone, for up to 2 s; after that, and while dpkg still runs, every 250 ms. The event and its rollout follow at once."),
+    aptExitPollMs: z.number().int().min(1).max(10_000).default(10).describe("Longest pause between two looks whether the apt process of a run whose dpkg has finished is gone (the first look after 1 ms, then ever less often), for up to 2 s; after that, and while dpkg still runs, every 250 ms. The event and its rollout follow its exit at once."),
   }).prefault({}).describe("How package changes are noticed: the apt hooks' spool (`spoolDir`), the unattended-upgrades log, dpkg.log reconciliation."),
   log: z.strictObject({
     level: z.enum(["trace", "debug", "info", "warn", "error", "fatal"]).default("info").describe("Least severe level written."),
@@ -81,6 +81,7 @@ export const ConfigSchema = z.strictObject({
     bakeMs: z.number().int().min(0).max(86_400_000).default(0).describe("Time a batch must stay healthy before the next one starts."),
     maxParallel: z.number().int().min(1).max(1000).default(4).describe("Containers of one batch restarted at the same time."),
     maxFailures: z.union([z.number().int().min(0), z.string().regex(/^([0-9]|[1-9][0-9]|100)%$/, "a percentage such as \"10%\"")]).default(0).describe("Failed containers tolerated before the rollout halts: a count, or a percentage of the plan (rounded down), as Ansible's max_fail_percentage. Default 0: the first failure halts."),
+    ignorePackages: z.array(z.string().min(1)).default([]).describe("Package names or globs (`*`, `?`) whose changes never restart a container, e.g. `linux-image-*`; patchroll itself is always ignored."),
     approveAfter: z.array(z.number().int().min(1)).default([]).describe("Batches after which a human must approve (patchroll rollouts approve ID) before the next batch starts, e.g. [1] to gate everything after the canary."),
     windows: z.array(z.string().min(1)).default([]).describe("Maintenance windows as cron expressions (minute hour day month weekday, local time): a batch starts only in a minute one of them matches; outside, the rollout waits and says so. Empty: any time."),
     groups: z.record(z.string(), z.strictObject({

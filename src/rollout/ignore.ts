@@ -8,19 +8,13 @@ import type { Config } from "../config/schema.js";
  */
 export const ALWAYS_IGNORED: readonly string[] = ["patchroll"];
 
-/** The configured list, read defensively: `rollout.ignorePackages` (a list of names or globs; default none). */
-function configuredPatterns(config: Pick<Config, "rollout">): readonly string[] {
-  const value: unknown = (config.rollout as { ignorePackages?: unknown }).ignorePackages;
-  return Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : [];
-}
-
 /**
  * The package name patterns a package change is ignored for: {@link ALWAYS_IGNORED} first, then the
  * configured `rollout.ignorePackages`. A pattern is a Debian package name, or a glob where `*` matches any
  * run of characters and `?` one character (`linux-image-*`). Package names carry no architecture.
  */
 export function ignoredPackages(config: Pick<Config, "rollout">): string[] {
-  return [...new Set([...ALWAYS_IGNORED, ...configuredPatterns(config)])];
+  return [...new Set([...ALWAYS_IGNORED, ...config.rollout.ignorePackages])];
 }
 
 /** True when a change of package `name` (no `:arch` suffix) must not trigger a rollout. */

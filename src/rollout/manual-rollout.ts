@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { execa } from "execa";
 import type { Redis } from "ioredis";
 import type { Config } from "../config/schema.js";
 import type { AptEvent, PackageChange } from "../intake/apt-event.js";
@@ -6,6 +7,13 @@ import { EventStore } from "../intake/event-store.js";
 import type { Queues } from "../queue/queues.js";
 import { queueRollout } from "../../workers/rollout.js";
 import { rolloutIdFor } from "./rollout-id.js";
+
+/** A package named by an operator, as the change it stands for: its installed version, "reinstalled". */
+async function asReinstall(name: string): Promise<PackageChange> {
+  const r = await execa("dpkg-query", ["-W", "-f=${Version} ${Architecture}", "--", name], { reject: false, timeout: 10_000 });
+  const [version, arch] = r.exitCode === 0 ? r.stdout.trim().split(" ") : [];
+  return { name, arch: arch || "all", from: version || null, to: version || null, action: "reinstall" };
+}
 
 /**
  * Starts a rollout that no apt run triggered: an operator's (`patchroll rollouts start --packages ...`,
@@ -24,7 +32,7 @@ export async function startManualRollout(
     id: `manual-${Date.now()}-${randomBytes(3).toString("hex")}`,
     host: config.hostId,
     time: new Date().toISOString(),
-    packages: packages.map((p) => (typeof p === "string" ? { name: p, arch: "all", from: null, to: null, action: "upgrade" as const } : p)),
+    packages: await Promise.all(packages.map(async (p) => (typeof p === "string" ? asReinstall(p) : p))),
     origin: "unknown",
     sources: ["manual"],
   };

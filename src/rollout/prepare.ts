@@ -5,6 +5,7 @@ import { pinnedPaths } from "../containers/pins.js";
 import { type ContainerScan, scanHost } from "../detect/scan.js";
 import type { AptEvent } from "../intake/apt-event.js";
 import type { RestartTarget } from "./container-restart.js";
+import { isIgnored } from "./ignore.js";
 import { type Candidate, type Plan, planRollout } from "./plan.js";
 
 export interface Prepared {
@@ -22,14 +23,14 @@ export interface Prepared {
  */
 const ROLLOUT_ACTIONS: ReadonlySet<string> = new Set(["upgrade", "downgrade", "reinstall"]);
 
-/** Names of the packages whose change calls for restarting the containers that use them. */
-export function changedPackages(event: Pick<AptEvent, "packages">): string[] {
-  return [...new Set(event.packages.filter((p) => ROLLOUT_ACTIONS.has(p.action)).map((p) => p.name))];
+/** Names of the packages whose change calls for restarting the containers that use them (not ignored ones). */
+export function changedPackages(event: Pick<AptEvent, "packages">, config?: Pick<Config, "rollout">): string[] {
+  return [...new Set(event.packages.filter((p) => ROLLOUT_ACTIONS.has(p.action) && (config === undefined || !isIgnored(p.name, config))).map((p) => p.name))];
 }
 
 /** Looks at every container on the host for the event's packages and plans the rollout. Read-only. */
 export async function prepareRollout(event: Pick<AptEvent, "packages">, config: Config, driver: ContainerDriver): Promise<Prepared> {
-  const packages = changedPackages(event);
+  const packages = changedPackages(event, config);
   const found = await scanHost({ lxcPath: config.lxc.path, hostRoot: config.lxc.hostRoot, driver }, { packages, pinnedPathsOf: (name) => pinnedPaths(config.stateDir, name) });
   const candidates: Candidate[] = found.map(({ info, scan }) => ({
     name: info.name,

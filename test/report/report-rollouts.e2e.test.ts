@@ -125,7 +125,8 @@ describe("reports of real rollouts", () => {
     const [r] = reports;
     expect(rollouts[0]!.status).toBe("completed");
     expect(r!.outcome).toBe("completed");
-    expect(r!.cves).toMatchObject({ from: "changelog", ids: ["CVE-2026-19999", "CVE-2026-20001", "CVE-2026-20002", "CVE-2026-20003"] });
+    // Recorded at plan time in the journal (rollout.planned cves), read from the new package's changelog.
+    expect(r!.cves).toMatchObject({ from: "journal", ids: ["CVE-2026-19999", "CVE-2026-20001", "CVE-2026-20002", "CVE-2026-20003"] });
     expect(r!.cves.packages[0]).toMatchObject({ package: pkg, from: "1.0", to: "1.1", status: "ok", entries: 2, changelog: `/usr/share/doc/${pkg}/changelog.Debian.gz` });
     expect(r!.containers.map((c) => [c.name, c.batch, c.outcome])).toEqual(containers.map((c, i) => [c.name, i === 0 ? 1 : 2, "patched"]));
     for (const w of r!.exposure.windows) {
