@@ -1,27 +1,51 @@
 #!/bin/sh
 # What patchroll's apt hooks add to a dpkg run, measured on this machine (prints numbers, asserts nothing).
-#   sh bench/hooks.bench.sh [N]   (npm run bench runs it)        (root; installs and purges a throwaway package)
-# 1. Each hook alone, started as apt starts it (`/bin/sh -c "HOOK --spool DIR"`, a real v3 payload on
-#    stdin), N times: median and p90 of its wall time, minus the cost of the timing itself.
-#    With perf(1), also their CPU time (task-clock of all their processes): unlike wall time, it hardly
-#    changes when the machine is busy.
-# 2. Real `apt-get install --reinstall` of a tiny package, with and without the hooks configured,
-#    interleaved, N times each: medians and their difference (what a real apt run pays).
-set -eu
-n=${1:-50}
+#   sh bench/hooks.bench.sh [N]   (npm run bench runs it; N >= 50, default 100)   root; installs and purges a
+#   throwaway package; leaves the machine as it was (needrestart's /run/needrestart/unpacked flag included).
+#
+# 1. Per dpkg run, as apt runs the hooks: `/bin/sh -c "HOOK ARGS"` with a real v3 payload on stdin for
+#    DPkg::Pre-Install-Pkgs, then `/bin/sh -c "HOOK ARGS"` for DPkg::Post-Invoke; "without hooks" is apt
+#    running nothing. N rounds, each timing both hooks and an empty timing of the same kind, interleaved:
+#    median and p99 of (pre + post - empty) per round. If needrestart is installed (Debian's apt hook,
+#    DPkg::Post-Invoke apt-pinvoke), its hook is timed the same way, for comparison (with the flag dpkg's
+#    status-logger leaves after an unpack, in list-only mode: NEEDRESTART_MODE=l, it restarts nothing).
+#    With perf(1), also the hooks' CPU time.
+# 2. Real `apt-get install --reinstall` of a tiny package, without hooks, with patchroll's hooks and (if
+#    installed) with needrestart's, interleaved, N runs each: medians, p99s and differences. dpkg itself
+#    varies by tens of ms from run to run here, so part 1 is the precise figure and this the real one.
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+set -euo pipefail
+n=${1:-100}
+[ "$n" -ge 50 ] || n=50
 hooks=$(cd "$(dirname "$0")/../hooks" && pwd)
 work=$(mktemp -d /var/tmp/patchroll-bench-hooks-XXXXXX)
 pkg=prbench$$
-cleanup() { dpkg --purge "$pkg" >/dev/null 2>&1 || true; rm -rf "$work"; }
+nr_flag=/run/needrestart/unpacked
+nr_flag_was=absent
+[ -e "$nr_flag" ] && nr_flag_was=present
+cleanup() {
+  dpkg --purge "$pkg" >/dev/null 2>&1 || true
+  rm -rf "$work"
+  if [ "$nr_flag_was" = present ]; then mkdir -p "${nr_flag%/*}" && touch "$nr_flag"; else rm -f "$nr_flag"; fi
+}
 trap cleanup EXIT INT TERM
 
-# A throwaway package in a flat local repository, and two hermetic apt configurations.
+nr_hook=
+if dpkg-query -W -f '${db:Status-Abbrev}' needrestart 2>/dev/null | grep -q '^ii' && [ -f /etc/apt/apt.conf.d/99needrestart ]; then
+  nr_hook=$(sed -n 's/^DPkg::Post-Invoke *{ *"\(.*\)"; *};.*/\1/p' /etc/apt/apt.conf.d/99needrestart | sed 's/\\"/"/g')
+fi
+export NEEDRESTART_MODE=l
+unset NEEDRESTART_SUSPEND
+
+# A throwaway package in a flat local repository, and hermetic apt configurations (no machine snippets).
 mkdir -p "$work/root/DEBIAN" "$work/root/usr/share/$pkg" "$work/repo" "$work/spool" "$work/bspool"
 echo 1.0 > "$work/root/usr/share/$pkg/version"
 printf 'Package: %s\nVersion: 1.0\nArchitecture: all\nMaintainer: bench <bench@patchroll.invalid>\nDescription: hook bench\n' "$pkg" > "$work/root/DEBIAN/control"
 dpkg-deb --root-owner-group -Zgzip -b "$work/root" "$work/repo/${pkg}_1.0_all.deb" > /dev/null
 (cd "$work/repo" && apt-ftparchive packages . > Packages && apt-ftparchive release . > Release)
-for v in plain hooked; do
+variants="plain hooked"
+[ -n "$nr_hook" ] && variants="$variants needrestart"
+for v in $variants; do
   mkdir -p "$work/$v/parts" "$work/$v/lists/partial" "$work/$v/cache/archives/partial" "$work/$v/state" "$work/$v/log" "$work/$v/sources.d"
   echo "deb [trusted=yes] file:$work/repo ./" > "$work/$v/sources.list"
   cat > "$work/$v/apt.conf" <<EOC
@@ -33,47 +57,78 @@ EOC
 done
 sed -e "s|/usr/lib/patchroll/hooks|$hooks|g" -e "s|/var/spool/patchroll|$work/spool|g" -e 's| --capture [^ ]*||' \
   "$hooks/../deploy/apt/50patchroll" > "$work/hooked/parts/50patchroll"
-APT_CONFIG=$work/plain/apt.conf apt-get update -qq
-APT_CONFIG=$work/hooked/apt.conf apt-get update -qq
+[ -n "$nr_hook" ] && cp /etc/apt/apt.conf.d/99needrestart "$work/needrestart/parts/99needrestart"
+for v in $variants; do APT_CONFIG=$work/$v/apt.conf apt-get update -qq; done
 APT_CONFIG=$work/plain/apt.conf apt-get install -y -qq "$pkg" > /dev/null
 printf 'VERSION 3\nAPT::Architecture=amd64\nCommandLine::AsString=apt-get%%20install%%20%s\n\n%s 1.0 all none = 1.0 all none %s\n%s 1.0 all none = 1.0 all none **CONFIGURE**\n' \
   "$pkg" "$pkg" "$work/repo/${pkg}_1.0_all.deb" "$pkg" > "$work/payload"
 
-ms() { awk -v s="$1" -v e="$2" 'BEGIN { printf "%.3f\n", (e - s) / 1e6 }'; }
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-p90() { sort -n | awk '{ v[NR] = $1 } END { print v[int(NR * 0.9 + 0.5)] }'; }
-p99() { sort -n | awk '{ v[NR] = $1 } END { i = int(NR * 0.99 + 0.999); if (i > NR) i = NR; print v[i] }'; }
+# Times are ${EPOCHREALTIME/./}: microseconds, read without starting a process.
+stats() { sort -n | awk -v what="$1" '{ v[NR] = $1 } END { i = int(NR * 0.99 + 0.999); if (i > NR) i = NR; printf "%s %.2f %.2f %d\n", what, v[int((NR + 1) / 2)] / 1000, v[i] / 1000, NR }'; }
 bench() { printf 'BENCH\thooks\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4"; }
-i=0; : > "$work/t.none"
-while [ $i -lt "$n" ]; do s=$(date +%s%N); e=$(date +%s%N); ms "$s" "$e" >> "$work/t.none"; i=$((i + 1)); done
-base=$(median < "$work/t.none")
-for hook in apt-pre-install-pkgs apt-post-invoke; do
-  i=0; : > "$work/t.$hook"
-  while [ $i -lt "$n" ]; do
-    s=$(date +%s%N); /bin/sh -c "$hooks/$hook --spool $work/bspool" < "$work/payload"; e=$(date +%s%N)
-    ms "$s" "$e" >> "$work/t.$hook"; i=$((i + 1))
-  done
-  med=$(awk -v b="$base" '{ print $1 - b }' "$work/t.$hook" | median)
-  hi=$(awk -v b="$base" '{ print $1 - b }' "$work/t.$hook" | p99)
-  printf '%-22s alone: median %.2f ms, p99 %.2f ms (n=%d, timing overhead %.2f ms subtracted)\n' "$hook" "$med" "$hi" "$n" "$base"
-  bench "$hook median (wall)" "$med" ms "< 5"
-  bench "$hook p99 (wall)" "$hi" ms "< 20"
-  if command -v perf > /dev/null; then
-    cpu=$(perf stat -r "$n" -x, -e task-clock /bin/sh -c "$hooks/$hook --spool $work/bspool < $work/payload" 2>&1 > /dev/null | awk -F, '/task-clock/ { print $1 }')
-    base_cpu=$(perf stat -r "$n" -x, -e task-clock /bin/sh -c ": < $work/payload" 2>&1 > /dev/null | awk -F, '/task-clock/ { print $1 }')
-    printf '%-22s CPU:   %.2f ms (perf task-clock, mean of %d, the sh -c that apt starts anyway (%.2f ms) subtracted)\n' "$hook" "$(awk -v a="$cpu" -v b="$base_cpu" 'BEGIN { print a - b }')" "$n" "$base_cpu"
-  fi
+pre="$hooks/apt-pre-install-pkgs --spool $work/bspool"
+post="$hooks/apt-post-invoke --spool $work/bspool"
+
+# Part 1: per dpkg run, interleaved with an empty timing.
+: > "$work/t.run"; : > "$work/t.pre"; : > "$work/t.post"; : > "$work/t.empty"; : > "$work/t.nr"
+for ((i = 0; i < n; i++)); do
+  a=${EPOCHREALTIME/./}; b=${EPOCHREALTIME/./}; empty=$((b - a))
+  a=${EPOCHREALTIME/./}; /bin/sh -c "$pre" < "$work/payload"; b=${EPOCHREALTIME/./}; /bin/sh -c "$post"; c=${EPOCHREALTIME/./}
+  echo $((b - a - empty)) >> "$work/t.pre"; echo $((c - b - empty)) >> "$work/t.post"; echo $((c - a - empty)) >> "$work/t.run"
+  echo "$empty" >> "$work/t.empty"
   rm -f "$work/bspool"/*.rec
 done
-i=0; : > "$work/t.plain"; : > "$work/t.hooked"
-while [ $i -lt "$n" ]; do
-  for v in plain hooked; do
-    s=$(date +%s%N); APT_CONFIG=$work/$v/apt.conf apt-get install -y -qq --reinstall "$pkg" > /dev/null 2>&1; e=$(date +%s%N)
-    ms "$s" "$e" >> "$work/t.$v"
+read -r _ run_med run_p99 _ < <(stats run < "$work/t.run")
+read -r _ pre_med pre_p99 _ < <(stats pre < "$work/t.pre")
+read -r _ post_med post_p99 _ < <(stats post < "$work/t.post")
+printf 'patchroll hooks per dpkg run (pre-install + post-invoke, as apt starts them): median %.2f ms, p99 %.2f ms (n=%d)\n' "$run_med" "$run_p99" "$n"
+printf '  apt-pre-install-pkgs: median %.2f ms, p99 %.2f ms; apt-post-invoke: median %.2f ms, p99 %.2f ms\n' "$pre_med" "$pre_p99" "$post_med" "$post_p99"
+bench "added per dpkg run (median)" "$run_med" ms "< 5"
+bench "added per dpkg run (p99)" "$run_p99" ms "< 20"
+bench "apt-pre-install-pkgs (median)" "$pre_med" ms "-"
+bench "apt-post-invoke (median)" "$post_med" ms "-"
+if [ -n "$nr_hook" ]; then
+  for ((i = 0; i < n; i++)); do
+    mkdir -p "${nr_flag%/*}"; touch "$nr_flag" # what dpkg's status-logger leaves after an unpack
+    a=${EPOCHREALTIME/./}; b=${EPOCHREALTIME/./}; empty=$((b - a))
+    a=${EPOCHREALTIME/./}; /bin/sh -c "$nr_hook" > /dev/null 2>&1; b=${EPOCHREALTIME/./}
+    echo $((b - a - empty)) >> "$work/t.nr"
   done
-  i=$((i + 1))
+  read -r _ nr_med nr_p99 _ < <(stats nr < "$work/t.nr")
+  printf 'needrestart hook per dpkg run (DPkg::Post-Invoke "%s", after an unpack): median %.2f ms, p99 %.2f ms (n=%d)\n' "$nr_hook" "$nr_med" "$nr_p99" "$n"
+  bench "needrestart hook per dpkg run (median)" "$nr_med" ms "-"
+  bench "needrestart hook per dpkg run (p99)" "$nr_p99" ms "-"
+else
+  echo "needrestart is not installed: its hook is not measured (apt-cache policy needrestart)"
+fi
+if command -v perf > /dev/null; then
+  for hook in apt-pre-install-pkgs apt-post-invoke; do
+    cpu=$(perf stat -r "$n" -x, -e task-clock /bin/sh -c "$hooks/$hook --spool $work/bspool < $work/payload" 2>&1 > /dev/null | awk -F, '/task-clock/ { print $1 }')
+    base_cpu=$(perf stat -r "$n" -x, -e task-clock /bin/sh -c ": < $work/payload" 2>&1 > /dev/null | awk -F, '/task-clock/ { print $1 }')
+    added=$(awk -v a="$cpu" -v b="$base_cpu" 'BEGIN { printf "%.2f", a - b }')
+    printf '  %-22s CPU %.2f ms (perf task-clock, mean of %d, the sh -c alone (%.2f ms) subtracted; unlike wall time, it hardly changes with load)\n' "$hook" "$added" "$n" "$base_cpu"
+    bench "$hook CPU (mean)" "$added" ms "-"
+    rm -f "$work/bspool"/*.rec
+  done
+fi
+
+# Part 2: real apt-get runs, interleaved.
+for v in $variants; do : > "$work/t.apt.$v"; done
+for ((i = 0; i < n; i++)); do
+  for v in $variants; do
+    a=${EPOCHREALTIME/./}; APT_CONFIG=$work/$v/apt.conf apt-get install -y -qq --reinstall "$pkg" > /dev/null 2>&1; b=${EPOCHREALTIME/./}
+    echo $((b - a)) >> "$work/t.apt.$v"
+  done
 done
-a=$(median < "$work/t.plain"); b=$(median < "$work/t.hooked")
-bench "apt-get --reinstall added (median)" "$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.1f", b - a }')" ms "-"
-printf 'apt-get install --reinstall: median %.1f ms without hooks, %.1f ms with hooks: +%.1f ms (n=%d each, interleaved)\n' "$a" "$b" "$(awk -v a="$a" -v b="$b" 'BEGIN { print b - a }')" "$n"
-printf 'spool records written by the hooked runs: %s; load average now: %s\n' "$(ls "$work/spool" | wc -l)" "$(cut -d' ' -f1-3 /proc/loadavg)"
+read -r _ plain_med plain_p99 _ < <(stats plain < "$work/t.apt.plain")
+for v in $variants; do
+  read -r _ med p99 _ < <(stats "$v" < "$work/t.apt.$v")
+  printf 'apt-get install --reinstall, %-11s median %7.1f ms, p99 %7.1f ms' "$v:" "$med" "$p99"
+  if [ "$v" != plain ]; then
+    printf ', added: median %+.1f ms, p99 %+.1f ms\n' "$(awk -v a="$med" -v b="$plain_med" 'BEGIN { print a - b }')" "$(awk -v a="$p99" -v b="$plain_p99" 'BEGIN { print a - b }')"
+    bench "apt-get --reinstall added, $v (median)" "$(awk -v a="$med" -v b="$plain_med" 'BEGIN { printf "%.1f", a - b }')" ms "-"
+  else
+    printf '\n'
+  fi
+done
+printf '(n=%d each, interleaved) spool records written by the hooked runs: %s; load average now: %s\n' "$n" "$(ls "$work/spool" | wc -l)" "$(cut -d' ' -f1-3 /proc/loadavg)"

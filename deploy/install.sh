@@ -16,13 +16,15 @@
 #
 # What it puts where (the paths the hooks, the unit and the default configuration agree on):
 #   PREFIX/...                          the program; /usr/bin/patchroll -> PREFIX/bin/patchroll
-#   /etc/patchroll/config.yaml          0640, every key commented out; never overwritten (a newer template
-#                                       goes to config.yaml.dist when yours differs)
+#   /etc/patchroll/config.yaml          0640, every key commented out; never overwritten (the current
+#                                       template is PREFIX/deploy/config.yaml.template)
 #   /var/lib/patchroll                  0700 state (embedded Redis socket, pins, snapshots' metadata)
 #   /var/lib/patchroll/capture          0750 old package files (hard links: must share /usr's filesystem)
 #   /var/spool/patchroll                0750 the apt hooks' spool
 #   /var/log/patchroll                  0750 rollout journals
 #   SYSTEMD_DIR/patchroll.service       the daemon, enabled (and started when systemd runs)
+#   SYSTEMD_DIR/patchroll-journal-prune.{service,timer}   daily journal retention (`patchroll journal
+#                                       prune`); /etc/cron.daily/patchroll does it where systemd does not run
 #   /etc/logrotate.d/patchroll          rotation of plain logs (not of the journals: see the file)
 #   /etc/apt/apt.conf.d/50patchroll     the apt hooks, written LAST, once the hooks they name exist
 # Uninstall: deploy/uninstall.sh (keeps state and journals unless --purge).
@@ -70,49 +72,70 @@ D=$destdir
 P=$D$prefix
 
 # 1. The program: built into a fresh tree next to the old one, then swapped in by two renames, so a
-#    hook or CLI run in between sees either the old or the new installation, never half of one.
-new=$P.new-$$
-trap 'rm -rf "$new"' EXIT
-rm -rf "$new"
-mkdir -p "$new/dist" "$new/deploy"
-cp -a "$src/dist/src" "$src/dist/workers" "$new/dist/"
-cp -a "$src/bin" "$src/hooks" "$src/docs" "$new/"
-cp -a "$src/package.json" "$src/README.md" "$new/"
-[ -d "$src/runbooks" ] && cp -a "$src/runbooks" "$new/"
-cp -a "$src/deploy/apt" "$src/deploy/systemd" "$src/deploy/logrotate" "$src/deploy/lib" "$new/deploy/"
-cp -a "$src/deploy/install.sh" "$src/deploy/uninstall.sh" "$new/deploy/"
-"$node" "$src/deploy/lib/prod-modules.mjs" "$src" "$new/node_modules" >/dev/null
-chmod -R u+rwX,go+rX,go-w "$new"
-"$new/bin/patchroll" --version >/dev/null || die "the staged installation in $new does not run (bin/patchroll --version failed)"
-"$new/node_modules/node/bin/node" "$src/deploy/lib/config-template.mjs" "$new" > "$new/deploy/config.yaml.template"
-if [ -d "$P" ]; then
-  rm -rf "$P.old"
-  mv "$P" "$P.old"
-  mv "$new" "$P"
-  rm -rf "$P.old"
+#    hook or CLI run in between sees either the old or the new installation, never half of one. Skipped
+#    when the installed tree came from the same sources (the stamp hashes them), so that a re-run changes
+#    nothing under a running daemon.
+changed=0
+stamp=$( (cd "$src" && { find dist/src dist/workers bin hooks docs deploy runbooks -type f 2>/dev/null; echo package.json; echo package-lock.json; echo README.md; } \
+  | LC_ALL=C sort | xargs sha256sum; echo "prefix $prefix") | sha256sum | cut -d' ' -f1)
+if [ -f "$P/.install-stamp" ] && [ "$(cat "$P/.install-stamp")" = "$stamp" ] && [ -x "$P/bin/patchroll" ]; then
+  :
 else
-  mkdir -p "$(dirname "$P")"
-  mv "$new" "$P"
+  changed=1
+  new=$P.new-$$
+  trap 'rm -rf "$new"' EXIT
+  rm -rf "$new"
+  mkdir -p "$new/dist" "$new/deploy"
+  cp -a "$src/dist/src" "$src/dist/workers" "$new/dist/"
+  cp -a "$src/bin" "$src/hooks" "$src/docs" "$new/"
+  cp -a "$src/package.json" "$src/README.md" "$new/"
+  if [ -d "$src/runbooks" ]; then cp -a "$src/runbooks" "$new/"; fi
+  cp -a "$src/deploy/apt" "$src/deploy/systemd" "$src/deploy/logrotate" "$src/deploy/cron" "$src/deploy/lib" "$new/deploy/"
+  cp -a "$src/deploy/install.sh" "$src/deploy/uninstall.sh" "$new/deploy/"
+  "$node" "$src/deploy/lib/prod-modules.mjs" "$src" "$new/node_modules" >/dev/null
+  chmod -R u+rwX,go+rX,go-w "$new"
+  "$new/bin/patchroll" --version >/dev/null || die "the staged installation in $new does not run (bin/patchroll --version failed)"
+  "$new/node_modules/node/bin/node" "$src/deploy/lib/config-template.mjs" "$new" > "$new/deploy/config.yaml.template"
+  printf '%s\n' "$stamp" > "$new/.install-stamp"
+  if [ -d "$P" ]; then
+    rm -rf "$P.old"
+    mv "$P" "$P.old"
+    mv "$new" "$P"
+    rm -rf "$P.old"
+  else
+    mkdir -p "$(dirname "$P")"
+    mv "$new" "$P"
+  fi
+  trap - EXIT
 fi
-trap - EXIT
 mkdir -p "$D/usr/bin"
 # Relative, so that it also resolves inside a --destdir staging tree.
-ln -sfn "$(realpath -m --relative-to=/usr/bin "$prefix/bin/patchroll")" "$D/usr/bin/patchroll"
+target=$(realpath -m --relative-to=/usr/bin "$prefix/bin/patchroll")
+if [ "$(readlink "$D/usr/bin/patchroll" 2>/dev/null)" != "$target" ]; then ln -sfn "$target" "$D/usr/bin/patchroll"; changed=1; fi
+
+# set_mode MODE PATH: chmod, counting a real change.
+set_mode() {
+  if [ "$(stat -c %a "$2")" != "$(printf '%s' "$1" | sed 's/^0*//')" ]; then chmod "$1" "$2"; changed=1; fi
+}
 
 # install_file SRC DEST MODE: copies only when the content differs (no needless mtime changes), atomically.
 install_file() {
   mkdir -p "$(dirname "$2")"
-  if [ -f "$2" ] && cmp -s "$1" "$2"; then chmod "$3" "$2"; return 0; fi
+  if [ -f "$2" ] && cmp -s "$1" "$2"; then set_mode "$3" "$2"; return 0; fi
+  changed=1
   cp "$1" "$2.tmp-$$"
   chmod "$3" "$2.tmp-$$"
   mv -f "$2.tmp-$$" "$2"
 }
 
-# 2. Files that are configuration of other programs (systemd, logrotate).
-install_file "$P/deploy/systemd/patchroll.service" "$D$systemd_dir/patchroll.service" 0644
+# 2. Files that are configuration of other programs (systemd, logrotate, cron).
+for unit in patchroll.service patchroll-journal-prune.service patchroll-journal-prune.timer; do
+  install_file "$P/deploy/systemd/$unit" "$D$systemd_dir/$unit" 0644
+done
 install_file "$P/deploy/logrotate/patchroll" "$D/etc/logrotate.d/patchroll" 0644
+install_file "$P/deploy/cron/patchroll" "$D/etc/cron.daily/patchroll" 0755
 mkdir -p "$D/etc/patchroll"
-chmod 0750 "$D/etc/patchroll"
+set_mode 0750 "$D/etc/patchroll"
 # The apt snippet as installed: the hooks' path follows --prefix; spool and capture dirs are the defaults
 # below (to move them, change them in config.yaml AND in the snippet).
 sed "s|/usr/lib/patchroll/hooks/|$prefix/hooks/|g" "$P/deploy/apt/50patchroll" > "$P/deploy/50patchroll.installed"
@@ -126,32 +149,28 @@ fi
 # 3. State, spool, capture and journal directories, with tight modes (also re-asserted on existing ones).
 for spec in "0700 /var/lib/patchroll" "0750 /var/lib/patchroll/capture" "0750 /var/spool/patchroll" "0750 /var/log/patchroll"; do
   mode=${spec%% *} dir=$D${spec#* }
-  mkdir -p "$dir"
-  chmod "$mode" "$dir"
+  [ -d "$dir" ] || { mkdir -p "$dir"; changed=1; }
+  set_mode "$mode" "$dir"
 done
 if [ "$(stat -c %d "$D/var/lib/patchroll/capture")" != "$(stat -c %d "$D/usr")" ]; then
   say "warning: $D/var/lib/patchroll/capture is not on the filesystem of $D/usr: the apt hook cannot hard-link old package files there, so rollbacks cannot pin them. Put /var/lib/patchroll on the root filesystem, or drop --capture from /etc/apt/apt.conf.d/50patchroll."
 fi
 
-# 4. The configuration: created once, never overwritten.
+# 4. The configuration: created once, never overwritten. The template with every key and its default
+#    stays at PREFIX/deploy/config.yaml.template for comparison after upgrades.
 conf=$D/etc/patchroll/config.yaml
 if [ ! -e "$conf" ]; then
   install_file "$P/deploy/config.yaml.template" "$conf" 0640
   say "wrote $conf (every key commented out: the defaults apply)"
-elif cmp -s "$P/deploy/config.yaml.template" "$conf"; then
-  rm -f "$conf.dist"
-else
-  install_file "$P/deploy/config.yaml.template" "$conf.dist" 0640
-  say "kept your $conf; the current template with every key is $conf.dist"
 fi
 
 # 5. A shared Redis instead of the embedded one: the unit drop-in.
 if [ -n "$redis_url" ]; then
   dropin=$D$systemd_dir/patchroll.service.d/shared-redis.conf
   mkdir -p "$(dirname "$dropin")"
-  sed "s|^Environment=PATCHROLL_REDIS_URL=.*|Environment=PATCHROLL_REDIS_URL=$redis_url|" "$P/deploy/systemd/shared-redis.conf.example" > "$dropin.tmp-$$"
-  install_file "$dropin.tmp-$$" "$dropin" 0644
-  rm -f "$dropin.tmp-$$"
+  sed "s|^Environment=PATCHROLL_REDIS_URL=.*|Environment=PATCHROLL_REDIS_URL=$redis_url|" "$P/deploy/systemd/shared-redis.conf.example" > "$dropin.new-$$"
+  install_file "$dropin.new-$$" "$dropin" 0644
+  rm -f "$dropin.new-$$"
 fi
 
 # 6. The apt hooks, last: from now on every apt run spools its package changes.
@@ -166,13 +185,18 @@ install_file "$P/deploy/50patchroll.installed" "$snippet" 0644
 if [ -z "$D" ] && [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
   systemctl daemon-reload
   systemctl enable patchroll.service >/dev/null 2>&1
-  if [ "$start" = 1 ]; then
+  systemctl enable --now patchroll-journal-prune.timer >/dev/null 2>&1
+  if [ "$start" = 1 ] && { [ "$changed" = 1 ] || ! systemctl is-active --quiet patchroll.service; }; then
     systemctl restart patchroll.service
     say "patchroll.service (re)started: systemctl status patchroll; journalctl -u patchroll"
-  else
+  elif [ "$start" = 0 ]; then
     say "patchroll.service enabled, not started (--no-start)"
   fi
 elif [ -z "$D" ]; then
   say "systemd is not running here: start the daemon yourself, e.g. /usr/bin/patchroll daemon >> /var/log/patchroll/daemon.log 2>&1 &"
 fi
-say "installed patchroll $("$P/bin/patchroll" --version) in ${D}$prefix"
+if [ "$changed" = 1 ]; then
+  say "installed patchroll $("$P/bin/patchroll" --version) in ${D}$prefix"
+else
+  say "unchanged: patchroll $("$P/bin/patchroll" --version) in ${D}$prefix is up to date"
+fi

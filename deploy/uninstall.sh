@@ -8,7 +8,7 @@
 #      (apt fails the whole run when a Pre-Install-Pkgs or Post-Invoke command is missing);
 #   2. the daemon is stopped: SIGTERM drains it (the current step of each rollout finishes), a second
 #      SIGTERM after --timeout seconds (default 90) forces it, SIGKILL after 15 s more;
-#   3. the unit, the logrotate file, /usr/bin/patchroll and the prefix are removed.
+#   3. the units, the logrotate and cron files, /usr/bin/patchroll and the prefix are removed.
 # Containers are never touched: they keep running, the host root bind mount stays, deltas and pins stay
 # (a pinned container keeps its old files in its delta). State (/var/lib/patchroll), spool, journals and
 # /etc/patchroll are kept unless --purge; spooled records not yet ingested are lost with --purge.
@@ -50,12 +50,13 @@ for f in "$D/etc/apt/apt.conf.d/50patchroll" "$D/etc/apt/apt.conf.d/50patchroll.
 done
 
 # daemon_pids: pids of daemons of THIS installation: argv is NODE PREFIX/dist/src/cli/run.js ... daemon ...
+# (one grep over every /proc/PID/cmdline, whose arguments are NUL-separated: -z reads them as lines).
 daemon_pids() {
-  for d in /proc/[0-9]*; do
-    args=$(tr '\0' '\n' < "$d/cmdline" 2>/dev/null) || continue
-    printf '%s\n' "$args" | sed -n 2p | grep -qxF "$P/dist/src/cli/run.js" || continue
-    printf '%s\n' "$args" | sed 1,2d | grep -qx daemon || continue
-    printf '%s\n' "${d#/proc/}"
+  grep -lzxF -- "$P/dist/src/cli/run.js" /proc/[0-9]*/cmdline 2>/dev/null | while read -r f; do
+    if tr '\0' '\n' < "$f" 2>/dev/null | { read -r _ && read -r a1 && [ "$a1" = "$P/dist/src/cli/run.js" ] && grep -qx daemon; }; then
+      f=${f#/proc/}
+      printf '%s\n' "${f%/cmdline}"
+    fi
   done
 }
 
@@ -75,6 +76,7 @@ wait_gone() {
 # 2. The daemon.
 unit=$D$systemd_dir/patchroll.service
 if [ -z "$D" ] && [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
+  systemctl disable --now patchroll-journal-prune.timer >/dev/null 2>&1 || true
   systemctl disable --now patchroll.service >/dev/null 2>&1 || true
 fi
 pids=$(daemon_pids)
@@ -93,10 +95,10 @@ if [ -n "$pids" ]; then
 fi
 
 # 3. The program and its integration files.
-rm -f "$unit" "$D$systemd_dir/patchroll.service.d/shared-redis.conf"
+rm -f "$unit" "$D$systemd_dir/patchroll-journal-prune.service" "$D$systemd_dir/patchroll-journal-prune.timer" "$D$systemd_dir/patchroll.service.d/shared-redis.conf"
 rmdir "$D$systemd_dir/patchroll.service.d" 2>/dev/null || true
 if [ -z "$D" ] && [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then systemctl daemon-reload; fi
-rm -f "$D/etc/logrotate.d/patchroll"
+rm -f "$D/etc/logrotate.d/patchroll" "$D/etc/cron.daily/patchroll"
 link=$D/usr/bin/patchroll
 if [ -L "$link" ] && [ "$(readlink -f "$link")" = "$(readlink -f "$P/bin/patchroll" 2>/dev/null || echo "$P/bin/patchroll")" ]; then rm -f "$link"; fi
 rm -rf "$P" "$P".new-* "$P.old"

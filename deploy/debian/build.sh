@@ -63,7 +63,7 @@ Description: security-patch rollouts for LXC overlay containers on a shared host
  health checks, verifies the patched files are what runs afterwards, rolls back and pins what breaks,
  and halts before the damage spreads. Ships its own Node.js runtime under /usr/lib/patchroll.
 EOF
-printf '%s\n' /etc/patchroll/config.yaml /etc/apt/apt.conf.d/50patchroll /etc/logrotate.d/patchroll > "$stage/DEBIAN/conffiles"
+printf '%s\n' /etc/patchroll/config.yaml /etc/apt/apt.conf.d/50patchroll /etc/logrotate.d/patchroll /etc/cron.daily/patchroll > "$stage/DEBIAN/conffiles"
 for script in postinst prerm postrm; do
   install -m 0755 "$here/$script" "$stage/DEBIAN/$script"
 done

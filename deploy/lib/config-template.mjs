@@ -36,7 +36,7 @@ const out = [
   "## Precedence: command-line flag > environment (PATCHROLL_*) > this file > default. Unknown keys are errors.",
   "## Reference: /usr/lib/patchroll/docs/configuration.md. Secrets (redis.password) belong here (mode 0640) or in",
   "## an EnvironmentFile of the unit (mode 0600): containers created by patchroll never see /etc/patchroll.",
-  "## The package manager keeps your edits on upgrades (dpkg asks when both sides changed).",
+  "## Upgrades keep your edits: install.sh never overwrites this file, dpkg asks when both sides changed.",
   "",
 ];
 

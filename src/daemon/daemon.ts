@@ -7,6 +7,7 @@ import { discoverContainers } from "../containers/discover.js";
 import { ensureHostRoot } from "../containers/host-root.js";
 import { recoverInterruptedRestore } from "../containers/snapshot.js";
 import { EventStore } from "../intake/event-store.js";
+import { IntakeSources } from "../intake/sources.js";
 import { SpoolIngest } from "../intake/spool-ingest.js";
 import type { SpoolRecord } from "../intake/spool-record.js";
 import type { Logger } from "../log/logger.js";
@@ -15,7 +16,7 @@ import { closeQueues, openQueues, type Queues } from "../queue/queues.js";
 import { RedisSupervisor } from "../queue/redis-supervisor.js";
 import { RolloutStore } from "../rollout/rollout-store.js";
 import { closeWorkers, startWorkers } from "../../workers/start-workers.js";
-import { FINISH_RUN_JOB, finishRunJobId } from "../../workers/finish-run.js";
+import { takeSpoolRecord } from "../../workers/finish-run.js";
 import type { WorkerContext } from "../../workers/context.js";
 
 export interface DaemonOptions {
@@ -36,6 +37,8 @@ export class Daemon {
   private queues: Queues | undefined;
   private workers: Worker[] = [];
   private ingest: SpoolIngest | undefined;
+  /** The unattended-upgrades log watcher and dpkg.log reconciliation, once started. */
+  intake: IntakeSources | undefined;
   private dashboard: { url: string; close(): Promise<void> } | undefined;
 
   constructor(
@@ -73,15 +76,11 @@ export class Daemon {
     const producerEvents = new EventStore(producer, config);
     const producerQueues = openQueues(producer, config);
     this.producerQueues = producerQueues;
-    this.ingest = new SpoolIngest({
-      spoolDir: config.spoolDir,
-      logger,
-      onRecord: async (rec: SpoolRecord) => {
-        await producerEvents.addRecord(rec);
-        await producerQueues["apt-events"].add(FINISH_RUN_JOB, { v: 1, runKey: rec.runKey }, { jobId: finishRunJobId(rec.runKey), removeOnComplete: { age: 86_400 }, removeOnFail: { age: 30 * 86_400 } });
-      },
-    });
-    await this.ingest.start();
+    const ingest = new SpoolIngest({ spoolDir: config.spoolDir, logger, onRecord: (rec: SpoolRecord) => takeSpoolRecord(producerEvents, producerQueues["apt-events"], rec) });
+    this.ingest = ingest;
+    await ingest.start();
+    this.intake = new IntakeSources({ config, logger, redis: producer, events: producerEvents, rollouts: producerQueues.rollouts, spoolDrained: () => ingest.drained(), spoolBacklog: () => ingest.backlog() });
+    await this.intake.start();
     if (config.http.enabled) {
       // Loaded here, not at the top: every CLI command imports this module and must not pay for fastify.
       const { startDashboard } = await import("../http/dashboard.js");
@@ -115,6 +114,7 @@ export class Daemon {
   /** Drains: stops taking spool records, lets running jobs finish (up to `graceMs`), then closes. */
   async stop(graceMs = 30_000): Promise<void> {
     await this.dashboard?.close();
+    await this.intake?.stop();
     await this.ingest?.stop();
     await closeWorkers(this.workers, graceMs);
     for (const q of [this.queues, this.producerQueues]) if (q !== undefined) await closeQueues(q);

@@ -21,15 +21,17 @@ export function sessionOf(req: FastifyRequest, sessions: SessionStore): Session 
 }
 
 /**
- * The request comes from the dashboard's own pages: `Origin` (sent by browsers on every POST) names this
- * host, and `Sec-Fetch-Site`, where sent, says same-origin. Requests without either (curl) pass this test
- * but still need the session's nonce, which only a page of this origin can read.
+ * The request comes from the dashboard's own pages. Browsers send `Sec-Fetch-Site` (which no page can
+ * forge) on every request: it must say same-origin (or none: typed by the user). Without it, `Origin`
+ * where present must name this host; `Origin: null` (a sandboxed or privacy-stripped page) is refused.
+ * Requests without either (curl) pass this test but still need the session's nonce, which only a page of
+ * this origin can read.
  */
 export function sameOrigin(req: FastifyRequest): boolean {
-  const origin = req.headers.origin;
-  if (origin !== undefined && origin !== `${req.protocol}://${req.headers.host ?? ""}`) return false;
   const site = req.headers["sec-fetch-site"];
-  return site === undefined || site === "same-origin" || site === "none";
+  if (site !== undefined) return site === "same-origin" || site === "none";
+  const origin = req.headers.origin;
+  return origin === undefined || origin === `${req.protocol}://${req.headers.host ?? ""}`;
 }
 
 function sameText(a: string, b: string): boolean {

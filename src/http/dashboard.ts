@@ -23,6 +23,8 @@ export interface DashboardDeps {
   driver?: ContainerDriver;
   /** See MetricsOptions.hookLog. */
   hookLog?: string;
+  /** See MetricsOptions.snapshotMaxAgeMs. */
+  snapshotMaxAgeMs?: number;
 }
 
 /** Our pages allow our own stylesheet and inline SVG only: no script, no frame, forms to this origin. */
@@ -45,12 +47,12 @@ export async function buildDashboard(deps: DashboardDeps): Promise<FastifyInstan
     if (bearerActor(req, token) === undefined) return reply.code(401).header("www-authenticate", "Bearer").send({ error: "changes need the dashboard token (Authorization: Bearer TOKEN)" });
   });
   app.addHook("onSend", async (req, reply) => {
-    reply.header("x-content-type-options", "nosniff").header("referrer-policy", "no-referrer").header("x-frame-options", "DENY");
+    reply.header("x-content-type-options", "nosniff").header("referrer-policy", "same-origin").header("x-frame-options", "DENY");
     if (!req.url.startsWith(BULL_BOARD_PATH)) reply.header("content-security-policy", CSP);
     if (String(reply.getHeader("content-type") ?? "").startsWith("text/html")) reply.header("cache-control", "no-store");
   });
   const driver = deps.driver !== undefined ? { driver: deps.driver } : {};
-  const metrics = createMetrics({ config, redis: deps.redis, queues: deps.queues, ...driver, ...(deps.hookLog !== undefined ? { hookLog: deps.hookLog } : {}) });
+  const metrics = createMetrics({ config, redis: deps.redis, queues: deps.queues, ...driver, ...(deps.hookLog !== undefined ? { hookLog: deps.hookLog } : {}), ...(deps.snapshotMaxAgeMs !== undefined ? { snapshotMaxAgeMs: deps.snapshotMaxAgeMs } : {}) });
   registerApi(app, { config, redis: deps.redis, queues: deps.queues, metrics, ...driver });
   registerPages(app, { config, redis: deps.redis, queues: deps.queues, sessions, ...driver });
   registerActions(app, { config, redis: deps.redis, queues: deps.queues, sessions, token, tokenFile });

@@ -58,7 +58,7 @@ export function registerPages(app: FastifyInstance, deps: PageDeps): void {
     if (state === undefined && entries.length === 0) return reply.code(404).type("text/html; charset=utf-8").send(page("Not found", html`<p>No rollout ${id} on ${config.hostId}. <a href="/rollouts">All rollouts</a></p>`, ctx(req)));
     const c = ctx(req);
     const done = req.query.done;
-    const detail = renderRolloutDetail({ id, entries, ...(state !== undefined ? { state } : {}), ...(controls !== undefined ? { controls } : {}), ...(c.session !== undefined ? { session: c.session } : {}), ...(done !== undefined ? { flash: `${done} recorded` } : {}) });
+    const detail = renderRolloutDetail({ id, host: config.hostId, entries, ...(state !== undefined ? { state } : {}), ...(controls !== undefined ? { controls } : {}), ...(c.session !== undefined ? { session: c.session } : {}), ...(done !== undefined ? { flash: `${done} recorded` } : {}) });
     return send(reply, page(`Rollout ${id}`, detail, c));
   });
   app.get("/containers", async (req, reply) => {

@@ -11,7 +11,7 @@ table { border-collapse: collapse; background: #fff; margin: .4em 0; }
 th, td { text-align: left; padding: .3em .7em; border-bottom: 1px solid #e0e6e8; vertical-align: top; font-size: .92em; }
 th { background: #eceff1; }
 code, pre { font-family: ui-monospace, monospace; font-size: .9em; } pre { background: #eceff1; padding: .6em; overflow-x: auto; }
-.badge { display: inline-block; padding: .1em .5em; border-radius: 4px; color: #fff; font-size: .85em; background: #607d8b; }
+.badge { white-space: nowrap; display: inline-block; padding: .1em .5em; border-radius: 4px; color: #fff; font-size: .85em; background: #607d8b; }
 .b-patched, .b-completed { background: #2e7d32; } .b-stale, .b-unverified, .b-running, .b-planned { background: #f9a825; color: #1c2529; }
 .b-shadowed, .b-own-dpkg { background: #6d4c41; } .b-pinned, .b-rolled-back, .b-halted { background: #c62828; }
 .b-rollback-failed { background: #6a1b1a; } .b-stopped, .b-skipped { background: #757575; }

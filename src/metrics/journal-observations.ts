@@ -9,7 +9,7 @@ export interface HealthObservation {
 /** A finished rollout's wall-clock duration, from its first journal entry to its end. */
 export interface RolloutDuration {
   seconds: number;
-  status: "completed" | "halted";
+  status: "completed" | "halted" | "aborted";
 }
 
 /** What one rollout's journal has told so far; carried between reads of a growing file. */
@@ -18,9 +18,15 @@ export interface JournalCursor {
   firstMs?: number;
 }
 
+const ENDINGS: ReadonlyMap<string, RolloutDuration["status"]> = new Map([
+  ["rollout.completed", "completed"],
+  ["rollout.halted", "halted"],
+  ["rollout.aborted", "aborted"],
+]);
+
 /**
  * Turns journal entries into metric observations (pure): every result of the last round of a `health` or
- * `rollback.health` step, and a rollout's duration when it completes or halts. `cursor` remembers the
+ * `rollback.health` step, and a rollout's duration when it completes, halts or is aborted (a retried rollout that ends again counts again). `cursor` remembers the
  * rollout's start across calls, as the file grows.
  */
 export function observeEntries(entries: readonly JournalEntry[], cursor: JournalCursor): { health: HealthObservation[]; durations: RolloutDuration[] } {
@@ -35,8 +41,8 @@ export function observeEntries(entries: readonly JournalEntry[], cursor: Journal
       for (const r of last as { latencyMs?: unknown; ok?: unknown }[]) {
         if (typeof r.latencyMs === "number" && Number.isFinite(r.latencyMs)) health.push({ seconds: r.latencyMs / 1000, outcome: r.ok === true ? "ok" : "fail" });
       }
-    } else if ((e.type === "rollout.completed" || e.type === "rollout.halted") && cursor.firstMs !== undefined && Number.isFinite(ms)) {
-      durations.push({ seconds: Math.max(0, (ms - cursor.firstMs) / 1000), status: e.type === "rollout.completed" ? "completed" : "halted" });
+    } else if (ENDINGS.has(e.type) && cursor.firstMs !== undefined && Number.isFinite(ms)) {
+      durations.push({ seconds: Math.max(0, (ms - cursor.firstMs) / 1000), status: ENDINGS.get(e.type)! });
     }
   }
   return { health, durations };

@@ -9,17 +9,17 @@ import { FileFollower } from "./file-follower.js";
 import { type JournalCursor, observeEntries } from "./journal-observations.js";
 import { SnapshotSource, type SnapshotDeps } from "./snapshot.js";
 
-/** unattended-upgrades' dpkg log, where apt's hook output (patchroll's warnings included) is kept. */
-export const UU_DPKG_LOG = "/var/log/unattended-upgrades/unattended-upgrades-dpkg.log";
-
 export interface MetricsOptions extends SnapshotDeps {
-  /** Where to count the hooks' `patchroll:` warning lines. Default {@link UU_DPKG_LOG}. */
+  /**
+   * Where to count the hooks' `patchroll:` warning lines. Default: unattended-upgrades' dpkg log
+   * (`intake.uuLogDir`/unattended-upgrades-dpkg.log), which keeps apt's hook output of its runs.
+   */
   hookLog?: string;
   /** Longest reuse of one snapshot between scrapes. Default 5000 ms. */
   snapshotMaxAgeMs?: number;
 }
 
-const ROLLOUT_STATUSES = ["planned", "running", "completed", "halted"] as const;
+const ROLLOUT_STATUSES = ["planned", "running", "paused", "waiting", "completed", "halted", "aborted"] as const;
 
 /** One journal line, or undefined when it is torn or invalid (journal verify reports those). */
 function parseLine(line: string): JournalEntry | undefined {
@@ -32,7 +32,7 @@ function parseLine(line: string): JournalEntry | undefined {
 }
 
 /**
- * The daemon's Prometheus metrics (see docs/metrics.md for each one): gauges read from Redis, the spool
+ * The daemon's Prometheus metrics (each one described in deploy/prometheus/README.md): gauges read from Redis, the spool
  * and a container scan at scrape time; histograms and the hook error counter fed from the files patchroll
  * and apt append to (journals, unattended-upgrades' dpkg log), so nothing in the rollout path is touched.
  */
@@ -42,7 +42,7 @@ export function createMetrics(o: MetricsOptions): Registry {
   const source = new SnapshotSource(o, o.snapshotMaxAgeMs);
   const follower = new FileFollower();
   const cursors = new Map<string, JournalCursor>();
-  const hookLog = o.hookLog ?? UU_DPKG_LOG;
+  const hookLog = o.hookLog ?? join(o.config.intake.uuLogDir, "unattended-upgrades-dpkg.log");
   // A counter starts at zero: warnings already in the log before the daemon started are not counted again.
   follower.skipToEnd(hookLog);
 
@@ -176,7 +176,7 @@ export function createMetrics(o: MetricsOptions): Registry {
   });
   const duration = new Histogram({
     name: "patchroll_rollout_duration_seconds",
-    help: "Wall-clock time from a rollout's plan to its completion or halt.",
+    help: "Wall-clock time from a rollout's plan to its end (completed, halted or aborted).",
     labelNames: ["status"],
     buckets: [5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600],
     registers: [],

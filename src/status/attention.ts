@@ -16,10 +16,15 @@ export function attentionItems(r: Omit<StatusReport, "attention">): Attention[] 
   if (!r.redis.reachable) {
     out.push(item("critical", `Redis is unreachable (${r.redis.where}): no rollout can start or progress; apt keeps spooling`, "patchroll config check; journalctl -u patchroll -n 100", "redis-down"));
   } else if (r.daemon.up === false) {
-    out.push(item("critical", "the daemon is not running: no worker takes jobs and the spool is not drained", "systemctl start patchroll; journalctl -u patchroll -n 100", "daemon-down"));
+    out.push(item("critical", "no patchroll worker is connected (the daemon is down, or its workers lost Redis): no job is taken and the spool is not drained", "systemctl start patchroll; journalctl -u patchroll -n 100", "daemon-down"));
   }
   for (const h of r.halted ?? []) {
     out.push(item("critical", `rollout ${h.id} halted: ${h.haltReason ?? "see its journal"}`, `patchroll rollouts show ${h.id}`, "rollout-halted"));
+  }
+  for (const a of r.active ?? []) {
+    // A rollout waiting for its maintenance window needs no one; a pause or an approval gate does.
+    if (a.status === "paused") out.push(item("warning", `rollout ${a.id} is paused: ${a.waitReason ?? ""}`, `patchroll rollouts resume ${a.id} --why "..."`, "rollout-waiting"));
+    else if (a.status === "waiting" && /approv/.test(a.waitReason ?? "")) out.push(item("warning", `rollout ${a.id} waits for approval: ${a.waitReason ?? ""}`, `patchroll rollouts approve ${a.id} --why "..."`, "rollout-waiting"));
   }
   for (const p of r.redis.problems) out.push(item("warning", p, "patchroll doctor", "redis-down"));
   const { health, maxMemory } = r.redis;

@@ -96,7 +96,8 @@ export async function collectStatus(config: Config, opts: CollectStatusOptions =
     containers.error = (err as Error).message;
   }
   const workers = redisPart.counts === null ? null : redisPart.counts.reduce((n, q) => n + q.workers, 0);
-  const up = opts.self === true || (workers ?? 0) > 0 || httpUp ? true : workers === null && !config.http.enabled ? null : false;
+  // Up means working: workers connected. Only with Redis away does an answering dashboard count.
+  const up = (workers ?? 0) > 0 ? true : workers === null ? (httpUp ? true : config.http.enabled ? false : null) : false;
   const report: Omit<StatusReport, "attention"> = {
     v: 1,
     host: config.hostId,

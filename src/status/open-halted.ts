@@ -11,9 +11,9 @@ export function openHalted(rollouts: readonly RolloutState[]): RolloutState[] {
   );
 }
 
-/** Rollouts that are running or about to (planned). */
+/** Rollouts not ended: planned, running, paused by an operator, or waiting (approval, maintenance window). */
 export function activeRollouts(rollouts: readonly RolloutState[]): RolloutState[] {
-  return rollouts.filter((r) => r.status === "running" || r.status === "planned");
+  return rollouts.filter((r) => r.status === "running" || r.status === "planned" || r.status === "paused" || r.status === "waiting");
 }
 
 /** Every package of these rollouts, sorted, once each. */

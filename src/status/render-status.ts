@@ -33,7 +33,7 @@ function queueLines(r: StatusReport): string[] {
 
 function rolloutLines(r: StatusReport): string[] {
   if (r.active === null) return [`${label("rollout")}unknown (Redis away; journals: patchroll rollouts show ID)`];
-  const lines = r.active.length === 0 ? [`${label("rollout")}none running`] : r.active.map((a, i) => `${label(i === 0 ? "rollout" : "")}${a.id} ${a.status}: ${rolloutProgress(a)} (${a.packages.join(", ")})`);
+  const lines = r.active.length === 0 ? [`${label("rollout")}none running`] : r.active.map((a, i) => `${label(i === 0 ? "rollout" : "")}${a.id} ${a.status}: ${rolloutProgress(a)} (${a.packages.join(", ")})${a.waitReason ? `; ${a.waitReason}` : ""}`);
   for (const [i, h] of (r.halted ?? []).entries()) lines.push(`${label(i === 0 ? "halted" : "")}${h.id}: ${h.haltReason ?? "halted"}`);
   return lines;
 }

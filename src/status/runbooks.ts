@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 /** Every on-call situation that has a page in `runbooks/`, with the page's title. */
 export const RUNBOOKS = {
   "rollout-halted": "Rollout halted",
+  "rollout-waiting": "Rollout paused or waiting for approval",
   "container-pinned": "Container rolled back and pinned",
   "queue-stuck": "Queue stuck or jobs stalled",
   "redis-down": "Redis down or out of memory",

@@ -19,7 +19,10 @@ export interface Attention {
   runbookFile: string;
 }
 
-/** The daemon as seen from outside. `up` is null when it cannot be told (Redis away, dashboard off). */
+/**
+ * The daemon as seen from outside. `up`: workers are connected to the host's queues (with Redis away: the
+ * dashboard answers); null when it cannot be told (Redis away, dashboard off).
+ */
 export interface DaemonStatus {
   up: boolean | null;
   /** BullMQ workers connected to the host's queues; null when Redis is away. */

@@ -87,9 +87,11 @@ export function stagedPaths(destdir: string, hostId: string): Record<string, str
   return env;
 }
 
+type UnitOptions = { reject: false; all: true; stdin: "ignore"; env: Record<string, string>; extendEnv: false; cwd: string };
+
 /** A service process started the way systemd would start the unit. */
 export interface UnitProcess {
-  child: ResultPromise<{ reject: false; all: true; stdin: "ignore"; env: Record<string, string>; extendEnv: false; cwd: string }>;
+  child: ResultPromise<UnitOptions>;
   /** Everything it printed so far (stdout and stderr). */
   output(): string;
   /** Resolves once its output contains `text`; rejects when it exits first or after `timeoutMs`. */
@@ -98,7 +100,7 @@ export interface UnitProcess {
 
 /**
  * Runs the unit's ExecStart as systemd would: its argv with the executable looked up under `root`, the
- * unit's environment (plus `extraEnv`), WorkingDirectory, UMask and LimitNOFILE, as root.
+ * unit's environment (plus `extraEnv`), WorkingDirectory, UMask and LimitNOFILE (when set), as root.
  */
 export function startUnit(unit: UnitFile, root: string, extraEnv: Record<string, string>): UnitProcess {
   const exec = unit.get("Service")?.get("ExecStart") ?? [];
@@ -106,13 +108,11 @@ export function startUnit(unit: UnitFile, root: string, extraEnv: Record<string,
   const argv = exec[0]!.split(/\s+/);
   if (/^[-@+!:]/.test(argv[0]!)) throw new Error(`ExecStart prefixes are not handled here: ${exec[0]}`);
   const umask = unitValue(unit, "Service", "UMask") ?? "0022";
-  const nofile = unitValue(unit, "Service", "LimitNOFILE") ?? "524288";
+  const nofile = unitValue(unit, "Service", "LimitNOFILE");
   const cwd = unitValue(unit, "Service", "WorkingDirectory") ?? "/";
-  const child = execa(
-    "prlimit",
-    [`--nofile=${nofile}:${nofile}`, "--", "/bin/sh", "-c", 'umask "$1"; shift; exec "$@"', "sh", umask, join(root, argv[0]!), ...argv.slice(1)],
-    { reject: false, all: true, stdin: "ignore", env: { ...unitEnvironment(unit, root), ...extraEnv }, extendEnv: false, cwd },
-  );
+  const limits = nofile === undefined ? [] : [`--nofile=${nofile}:${nofile}`];
+  const options: UnitOptions = { reject: false, all: true, stdin: "ignore", env: { ...unitEnvironment(unit, root), ...extraEnv }, extendEnv: false, cwd };
+  const child = execa("prlimit", [...limits, "--", "/bin/sh", "-c", 'umask "$1"; shift; exec "$@"', "sh", umask, join(root, argv[0]!), ...argv.slice(1)], options);
   let text = "";
   child.all.on("data", (chunk: Buffer) => (text += chunk.toString()));
   return {

@@ -56,6 +56,22 @@ describe("apt hooks, run directly", () => {
     expect(statSync(join(spool, name!)).mode & 0o777).toBe(0o640);
   });
 
+  it("names a record boot-uptime-pid-kind, writes no time into it (its mtime is the time) and leaves no other file", async () => {
+    const before = Date.now();
+    await runHook(PRE, ["--spool", spool], payload(["prdemo - - none < 1.0 all none /x/prdemo_1.0_all.deb"]));
+    await runHook(POST, ["--spool", spool], "");
+    const boot = readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim().split("-")[0]!;
+    const names = records();
+    expect(readdirSync(spool).sort()).toEqual([...names].sort());
+    expect(names).toEqual([expect.stringMatching(new RegExp(`^${boot}-\\d+-\\d+-pre-install\\.rec$`)), expect.stringMatching(new RegExp(`^${boot}-\\d+-\\d+-post-invoke\\.rec$`))]);
+    for (const name of names) {
+      expect(readFileSync(join(spool, name), "utf8")).not.toContain("time-ns");
+      const rec = read(name);
+      expect(Date.parse(rec.time)).toBeGreaterThanOrEqual(before - 1000);
+      expect(Date.parse(rec.time)).toBeLessThanOrEqual(Date.now() + 1000);
+    }
+  });
+
   it("post-invoke writes a dpkg-finished record of the same run", async () => {
     await runHook(PRE, ["--spool", spool], payload(["prdemo - - none < 1.0 all none /x/prdemo_1.0_all.deb"]));
     const result = await runHook(POST, ["--spool", spool], "");

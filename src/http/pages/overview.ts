@@ -17,7 +17,7 @@ export function renderOverview(r: StatusReport): Html {
   return html`${attention(r)}
 <h2>Rollouts</h2>
 ${(r.active ?? []).length === 0 ? html`<p class="muted">No rollout running.</p>` : html`<table><tr><th>Rollout</th><th>Status</th><th>Progress</th><th>Packages</th></tr>${(r.active ?? []).map((a) => html`<tr><td><a href="/rollouts/${encodeURIComponent(a.id)}">${a.id}</a></td><td>${badge(a.status)}</td><td>${rolloutProgress(a)}</td><td>${a.packages.join(", ")}</td></tr>`)}</table>`}
-${(r.halted ?? []).map((h2) => html`<div class="banner critical">Rollout <a href="/rollouts/${encodeURIComponent(h2.id)}">${h2.id}</a> ${badge("halted")}: ${h2.haltReason ?? ""}${runbookLink("rollout-halted")}</div>`)}
+${(r.halted ?? []).length === 0 ? "" : html`<p>Halted: ${(r.halted ?? []).map((h2) => html`<a href="/rollouts/${encodeURIComponent(h2.id)}">${h2.id}</a> `)}</p>`}
 <h2>Containers</h2>
 <p>${r.containers.managed} managed${r.containers.total > r.containers.managed ? `, ${r.containers.total - r.containers.managed} unmanaged` : ""}:
 ${VERDICTS.filter((v) => r.containers.byVerdict[v] > 0).map((v) => html`${badge(v)} ${r.containers.byVerdict[v]} `)}

@@ -6,11 +6,13 @@ import { rolloutProgress } from "../../status/format.js";
 import { type Html, html, raw } from "../html.js";
 import { runbookLink } from "../layout.js";
 import type { Session } from "../sessions.js";
-import { timelineSvg } from "../timeline-svg.js";
+import { buildReport } from "../../report/build-report.js";
+import { timelineSvg } from "../../report/timeline-svg.js";
 import { badge, when } from "./badges.js";
 
 export interface RolloutDetail {
   id: string;
+  host: string;
   /** Live state; absent when Redis is away or was flushed (the journal still tells the story). */
   state?: RolloutState;
   entries: JournalEntry[];
@@ -28,13 +30,12 @@ function summary(data: Record<string, unknown>): string {
 
 function controlsForm(d: RolloutDetail): Html {
   if (d.session === undefined) return html`<p class="muted">Read-only. <a href="/login?next=${encodeURIComponent(`/rollouts/${d.id}`)}">Sign in with the dashboard token</a> to pause, resume, approve, abort or retry.</p>`;
-  const next = (d.state?.batch ?? 0) + 1;
   return html`<form class="controls" method="post" action="/rollouts/${encodeURIComponent(d.id)}/control">
 <input type="hidden" name="nonce" value="${d.session.nonce}">
 <label>Why (journaled with your name): <input type="text" name="why" required placeholder="e.g. canary looks slow, investigating"></label><br>
 <button type="submit" name="action" value="pause">Pause</button>
 <button type="submit" name="action" value="resume">Resume</button>
-<button type="submit" name="action" value="approve">Approve batch</button> <label>batch <input type="number" name="batch" min="1" value="${next}"></label>
+<button type="submit" name="action" value="approve">Approve batch</button> <label>batch <input type="number" name="batch" min="1" placeholder="the one it waits at"></label>
 <button type="submit" name="action" value="retry">Retry</button>
 <button type="submit" name="action" value="abort">Abort</button> <label><input type="checkbox" name="rollBackCompleted" value="1"> also roll back patched containers</label>
 </form>`;
@@ -42,11 +43,14 @@ function controlsForm(d: RolloutDetail): Html {
 
 function standing(c: ControlState | undefined): string {
   if (c === undefined) return "-";
-  const parts = [c.paused ? "paused" : "not paused", ...(c.aborted ? [`aborted by ${c.aborted.who}: ${c.aborted.why}`] : []), ...(c.approved.length > 0 ? [`approved batches ${c.approved.join(", ")}`] : [])];
+  const parts = [c.paused ? `paused by ${c.paused.who}: ${c.paused.why}` : "not paused", ...(c.aborted ? [`aborted by ${c.aborted.who}: ${c.aborted.why}`] : []), ...(c.approved.length > 0 ? [`approved batches ${c.approved.join(", ")}`] : [])];
   return parts.join("; ");
 }
 
-/** A rollout's page: facts, controls, the timeline picture, outcomes and the journal (pure). */
+/**
+ * A rollout's page: facts, controls, the timeline picture (the same chart as the report's, built from the
+ * journal), outcomes and the journal (pure).
+ */
 export function renderRolloutDetail(d: RolloutDetail): Html {
   const js = journalState(d.entries);
   const status = d.state?.status ?? js.ended ?? "unknown";
@@ -64,7 +68,7 @@ ${d.state === undefined ? html`<div class="banner warning">No live state in Redi
 </dl>
 ${controlsForm(d)}
 <h2>Timeline</h2>
-${raw(timelineSvg(d.entries))}
+${d.entries.length === 0 ? html`<p class="muted">No journal entries yet.</p>` : raw(timelineSvg(buildReport({ host: d.host, rollout: d.id, read: { entries: d.entries, problems: [] } })))}
 <h2>Containers</h2>
 ${outcomes.length === 0 ? html`<p class="muted">No container finished yet.</p>` : html`<table><tr><th>Container</th><th>Outcome</th><th>Reason</th></tr>${outcomes.map((o) => html`<tr><td>${o.container}</td><td>${badge(o.outcome)}</td><td>${o.reason}${o.outcome === "rolled-back" || o.outcome === "rollback-failed" ? runbookLink("container-pinned") : ""}</td></tr>`)}</table>`}
 <h2>Journal</h2>

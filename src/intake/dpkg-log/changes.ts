@@ -11,6 +11,11 @@ export interface DpkgChangeGroup {
   endedAt: string;
   /** Net change per package over the group, in the order dpkg first touched them. */
   packages: PackageChange[];
+  /**
+   * Every change dpkg made, one per install, upgrade, remove or purge line, in order: the group may join
+   * two apt runs (installed, then upgraded), which the net change alone would hide.
+   */
+  steps: PackageChange[];
   /** How many dpkg invocations the group spans. */
   runs: number;
   /** Where the group starts. */
@@ -61,12 +66,15 @@ export function changeGroups(runs: readonly DpkgRun[], options: ChangeGroupOptio
 
 function summarize(runs: DpkgRun[], warnings: ParseWarning[]): DpkgChangeGroup {
   const tracks = new Map<string, Track>();
+  const steps: PackageChange[] = [];
   let endedAt = runs[0]!.time;
   for (const run of runs) {
     for (const e of run.entries) {
       endedAt = e.time;
       if (e.kind !== "action" || e.action === "trigproc") continue;
       const arch = e.arch ?? "unknown";
+      const step = stepOf(e.pkg, arch, e.action, e.from, e.to);
+      if (step !== undefined) steps.push(step);
       const key = `${e.pkg}:${arch}`;
       let t = tracks.get(key);
       if (t === undefined) {
@@ -101,7 +109,21 @@ function summarize(runs: DpkgRun[], warnings: ParseWarning[]): DpkgChangeGroup {
     if (ok.success) packages.push(ok.data);
     else warnings.push(warningAt(t.ref, `package change not representable (${ok.error.issues[0]?.message ?? "invalid"})`, `${t.name}:${t.arch}`));
   }
-  return { time: runs[0]!.time, endedAt, packages, runs: runs.length, ref: runs[0]!.ref };
+  return { time: runs[0]!.time, endedAt, packages, steps, runs: runs.length, ref: runs[0]!.ref };
+}
+
+/** The change one install/upgrade/remove/purge line records; undefined for configure lines and what the schema refuses. */
+function stepOf(name: string, arch: string, action: string, from: string | null, to: string | null): PackageChange | undefined {
+  let change: PackageChange;
+  if (action === "remove" || action === "purge") {
+    if (from === null) return undefined; // a purge after a remove only deletes conffiles
+    change = { name, arch, from, to: null, action: "remove" };
+  } else if (action === "install" || action === "upgrade") {
+    if (to === null) return undefined;
+    const cmp = from === null ? 1 : compareDebianVersions(to, from);
+    change = { name, arch, from, to, action: from === null ? "install" : cmp > 0 ? "upgrade" : cmp < 0 ? "downgrade" : "reinstall" };
+  } else return undefined;
+  return PackageChange.safeParse(change).success ? change : undefined;
 }
 
 function netChange(t: Track): PackageChange | undefined {

@@ -27,10 +27,22 @@ export interface UuRun {
   autoRemoved: string[];
   /** Error and warning messages of the run, in order (multi-line ones joined with newlines). */
   errors: string[];
-  /** What the dpkg blocks of the run show: packages set up and packages dpkg failed on. */
-  dpkg: { blocks: number; setUp: string[]; failedPackages: string[] };
+  /**
+   * What the dpkg blocks of the run show: packages set up, packages dpkg failed on, and the versions
+   * dpkg unpacked (`Unpacking NAME (NEW) over (OLD)`; absent in runs saved by older versions).
+   */
+  dpkg: { blocks: number; setUp: string[]; failedPackages: string[]; unpacked?: UuUnpacked[] };
   /** Where the run's start line is. */
   ref: LineRef;
+}
+
+/** One package dpkg unpacked during the run: name as dpkg printed it (`libssl3:amd64` or `prdemo`). */
+export interface UuUnpacked {
+  pkg: string;
+  /** The version unpacked. */
+  version: string;
+  /** The version it replaced; absent for a fresh install. */
+  from?: string;
 }
 
 /** What the tracker has gathered about the run in progress (plain JSON). */
@@ -108,13 +120,25 @@ export function closeRun(r: OpenRun): UuRun {
       blocks: r.blocks.length,
       setUp: [...new Set(r.blocks.flatMap((b) => b.setUp.map((s) => s.pkg)))],
       failedPackages: [...new Set(r.blocks.flatMap((b) => b.failedPackages))],
+      unpacked: netUnpacked(r.blocks),
     },
     ref: r.ref,
   };
 }
 
+/** Per package, the first old version and the last new one over all blocks, in first-seen order. */
+function netUnpacked(blocks: UuDpkgBlock[]): UuUnpacked[] {
+  const out = new Map<string, UuUnpacked>();
+  for (const u of blocks.flatMap((b) => b.unpacked)) {
+    const seen = out.get(u.pkg);
+    if (seen === undefined) out.set(u.pkg, { pkg: u.pkg, version: u.version, ...(u.from === undefined ? {} : { from: u.from }) });
+    else seen.version = u.version;
+  }
+  return [...out.values()];
+}
+
 /** `libssl3:amd64` -> `libssl3` (u-u names packages without architecture, dpkg output with it). */
-function bareName(pkg: string): string {
+export function bareName(pkg: string): string {
   const i = pkg.indexOf(":");
   return i < 0 ? pkg : pkg.slice(0, i);
 }

@@ -36,6 +36,11 @@ export class UuRunTracker {
     return this.#s.open !== undefined;
   }
 
+  /** When the run in progress started (ISO 8601), if one is. */
+  get openSince(): string | undefined {
+    return this.#s.open?.startedAt;
+  }
+
   /** True when the run in progress has logged its verdict (so {@link settle} would close it). */
   get settled(): boolean {
     return this.#s.open !== undefined && hasVerdict(this.#s.open);

@@ -96,6 +96,14 @@ export class UuLogWatcher {
     this.#armTimers();
   }
 
+  /**
+   * When the oldest unattended-upgrades run not yet handed over started (ISO 8601): the run in progress
+   * in the logs, or a finished one `onRun` has not taken yet. Undefined when there is none.
+   */
+  get unreportedSince(): string | undefined {
+    return [this.#tracker.openSince, ...this.#outbox.map((r) => r.startedAt)].filter((t): t is string => t !== undefined).sort()[0];
+  }
+
   /** Reads both logs now and closes a run whose verdict is in (what the timers do); for tests and tools. */
   async poll(): Promise<void> {
     for (const f of [...this.#followers].reverse()) await f.poll();

@@ -89,7 +89,7 @@ describe("UuRunTracker", () => {
     const [run] = runsOf(log, blocksOf(dpkg));
     expect(run!.outcome).toEqual({ status: "failed", reason: "installing the upgrades failed: installArchives() failed (dpkg failed on prdemo)" });
     expect(run!.errors[0]).toBe("Exception happened during upgrade.\nTraceback (most recent call last):\nSystemError: installArchives() failed");
-    expect(run!.dpkg).toEqual({ blocks: 1, setUp: ["prdemo"], failedPackages: ["prdemo"] });
+    expect(run!.dpkg).toEqual({ blocks: 1, setUp: ["prdemo"], failedPackages: ["prdemo"], unpacked: [{ pkg: "prdemo", version: "1.2", from: "1.1" }] });
   });
 
   it("calls a failure after some packages were set up partial", () => {
