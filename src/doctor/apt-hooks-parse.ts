@@ -41,7 +41,9 @@ export interface HookCommand {
 /** patchroll's command among a hook list: the one whose program is named `NAME` (e.g. apt-post-invoke). */
 export function findHook(commands: readonly string[], name: string): HookCommand | undefined {
   for (const command of commands) {
-    const words = command.trim().split(/\s+/);
+    // `test ! -x HOOK || HOOK ARGS` (the guarded Post-Invoke of deploy/apt/50patchroll) runs HOOK ARGS.
+    const guarded = /^\s*test\s+!\s+-x\s+\S+\s*\|\|\s*(.*)$/.exec(command);
+    const words = (guarded?.[1] ?? command).trim().split(/\s+/);
     const program = words[0] ?? "";
     if (!program.endsWith(`/${name}`) && program !== name) continue;
     const i = words.indexOf("--spool");

@@ -16,6 +16,11 @@ const want = { spoolDir: "/var/spool/patchroll", stateDir: "/var/lib/patchroll" 
 const exists = () => true;
 
 describe("apt hook configuration", () => {
+  it("reads the guarded Post-Invoke of deploy/apt/50patchroll", () => {
+    const guarded = "test ! -x /usr/lib/patchroll/hooks/apt-post-invoke || /usr/lib/patchroll/hooks/apt-post-invoke --spool /var/spool/patchroll";
+    expect(findHook([guarded], "apt-post-invoke")).toMatchObject({ program: "/usr/lib/patchroll/hooks/apt-post-invoke", spool: "/var/spool/patchroll" });
+  });
+
   it("reads patchroll's hooks, their spool dir and protocol version from apt-config dump", () => {
     const apt = parseAptConfigDump(dump("/var/spool/patchroll"));
     expect(apt.preInstall).toHaveLength(2);
