@@ -140,10 +140,11 @@ record_start() {
   rec="$spool/${boot%%-*}-${up%.*}${up#*.}-$$-$kind.rec"
 }
 
-# record_sync: makes the written record durable (see "One `sync FILE`" above). On failure the record stays
-# (it is whole, only its durability is in doubt) and one line says so.
+# record_sync: makes the written record durable (see "One `sync FILE`" above). The daemon may have taken
+# the record already (it deletes a record only once Redis has it): then there is nothing to sync. On any
+# other failure the record stays (it is whole, only its durability is in doubt) and one line says so.
 record_sync() {
-  sync "$rec" 2>/dev/null || say "$hook_name: could not fsync the spool record $rec; it may not survive a crash"
+  sync "$rec" 2>/dev/null || [ ! -e "$rec" ] || say "$hook_name: could not fsync the spool record $rec; it may not survive a crash"
   return 0
 }
 

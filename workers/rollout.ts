@@ -138,13 +138,17 @@ export async function handleRollout(job: Job, ctx: WorkerContext, token?: string
     });
   } catch (err) {
     windows.close();
+    if (err instanceof RolloutReleased) {
+      // The daemon is stopping: hand the rollout back; the next worker resumes it from the journal.
+      journal.append({ type: "rollout.released", data: { reason: err.message } });
+    }
+    journal.close();
     if (!(err instanceof RolloutReleased)) throw err;
-    // The daemon is stopping: hand the rollout back; the next worker resumes it from the journal.
-    journal.append({ type: "rollout.released", data: { reason: err.message } });
     await job.moveToDelayed(Date.now() + 1000, token);
     throw new DelayedError();
   }
   windows.close();
+  journal.close();
   // Old snapshots go once the rollout is over, off the restart path (`snapshots.keep` per container).
   for (const o of result.outcomes) {
     await pruneSnapshots(snapshotsDirOf(config.lxc.path, o.container), config.snapshots.keep).catch((err: unknown) => log.warn({ container: o.container, err: (err as Error).message }, "could not prune old snapshots"));

@@ -228,10 +228,18 @@ export interface SpoolRecordFields {
 export function formatSpoolRecord(f: SpoolRecordFields): string {
   const lines = [`${HEADER} ${SPOOL_FORMAT_VERSION}`, `kind ${f.kind}`, `boot ${f.bootId}`, `apt ${f.aptPid} ${f.aptStart} ${f.aptComm}`];
   if (f.timeNs !== undefined) lines.push(`time-ns ${f.timeNs}`);
-  if (f.commandLine !== undefined) lines.push(`command-line ${f.commandLine.replace(/[%\s="]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, "0")}`)}`);
+  if (f.commandLine !== undefined) lines.push(`command-line ${encodeAptValue(f.commandLine)}`);
   for (const action of f.actions ?? []) lines.push(`action ${action}`);
   lines.push("end");
   return `${lines.join("\n")}\n`;
+}
+
+/**
+ * Encodes a value as apt's configuration dump does (QuoteString): `%`, `=`, `"`, control characters,
+ * spaces and every non-ASCII character become `%XX` per UTF-8 byte.
+ */
+function encodeAptValue(text: string): string {
+  return text.replace(/[%="\u0000-\u0020\u007f-\u{10ffff}]/gu, (c) => [...Buffer.from(c, "utf8")].map((b) => `%${b.toString(16).padStart(2, "0")}`).join(""));
 }
 
 /**

@@ -9,11 +9,15 @@ export type Queues = Record<QueueName, Queue>;
 /** Opens the host's queues on `connection` (a client connection: producers fail fast). */
 export function openQueues(connection: Redis, config: Pick<Config, "hostId" | "redis">): Queues {
   const opts: QueueOptions = { connection, prefix: queuePrefix(config) };
-  return {
+  const queues: Queues = {
     "apt-events": new Queue("apt-events", opts),
     rollouts: new Queue("rollouts", opts),
     notifications: new Queue("notifications", opts),
   };
+  // Connection errors surface where the queues are used (and the spool keeps what Redis did not take);
+  // without a listener BullMQ would also print every reconnect attempt.
+  for (const q of Object.values(queues)) q.on("error", () => {});
+  return queues;
 }
 
 export async function closeQueues(queues: Queues): Promise<void> {

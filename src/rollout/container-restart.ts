@@ -39,14 +39,16 @@ type Step = <T>(name: string, data: Record<string, unknown>, act: () => Promise<
 function journaledStep(target: RestartTarget, deps: RestartDeps): Step {
   return async (name, data, act, describe) => {
     await deps.checkpoint?.(target.name, name);
-    deps.journal.append({ type: "step.begin", container: target.name, data: { step: name, ...data } });
+    // Write-ahead: the line is on disk before the step acts. Its `step.end` rides on the next fsync.
+    deps.journal.write({ type: "step.begin", container: target.name, data: { step: name, ...data } });
+    await deps.journal.flush();
     const started = performance.now();
     try {
       const result = await act();
-      deps.journal.append({ type: "step.end", container: target.name, data: { step: name, ok: true, ms: ms(started), ...(describe ? describe(result) : {}) } });
+      deps.journal.write({ type: "step.end", container: target.name, data: { step: name, ok: true, ms: ms(started), ...(describe ? describe(result) : {}) } });
       return result;
     } catch (err) {
-      deps.journal.append({ type: "step.end", container: target.name, data: { step: name, ok: false, ms: ms(started), error: (err as Error).message } });
+      deps.journal.write({ type: "step.end", container: target.name, data: { step: name, ok: false, ms: ms(started), error: (err as Error).message } });
       throw err;
     }
   };
@@ -99,7 +101,7 @@ export async function revertContainer(target: RestartTarget, snapshotId: string,
   const { journal, driver } = deps;
   const step = journaledStep(target, deps);
   deps.logger.warn({ container: target.name, why }, "rolling back");
-  journal.append({ type: "rollback.begin", container: target.name, data: { reason: why, snapshot: snapshotId } });
+  journal.write({ type: "rollback.begin", container: target.name, data: { reason: why, snapshot: snapshotId } });
   let pinNote = "";
   try {
     await step("rollback.stop", {}, () => driver.stop(target.name, deps.stopTimeoutSec));
@@ -128,8 +130,10 @@ async function ensureRunning(driver: ContainerDriver, name: string): Promise<voi
   if ((await driver.state(name)) !== "RUNNING") await driver.start(name);
 }
 
-function finish(journal: RolloutJournal, outcome: ContainerOutcome): ContainerOutcome {
-  journal.append({ type: "container.done", container: outcome.container, data: { outcome: outcome.outcome, reason: outcome.reason, ...(outcome.snapshot ? { snapshot: outcome.snapshot } : {}) } });
+/** Records a container's outcome durably: a resumed rollout must not restart a finished container again. */
+async function finish(journal: RolloutJournal, outcome: ContainerOutcome): Promise<ContainerOutcome> {
+  journal.write({ type: "container.done", container: outcome.container, data: { outcome: outcome.outcome, reason: outcome.reason, ...(outcome.snapshot ? { snapshot: outcome.snapshot } : {}) } });
+  await journal.flush();
   return outcome;
 }
 

@@ -37,8 +37,10 @@ export function testEnv(label: string, flags: Record<string, unknown> = {}): Tes
       spoolDir: join(root, "spool"),
       journalDir: join(root, "journal"),
       redis: { url: testRedisUrl() },
-      // Test daemons run side by side: no dashboard unless a test asks for one (on a port of its own).
+      // Test daemons run side by side: no dashboard unless a test asks for one (on a port of its own), and
+      // no following of the machine's dpkg and unattended-upgrades logs unless a test points them at its own.
       http: { enabled: false },
+      intake: { dpkgLog: join(root, "logs", "dpkg.log"), uuLogDir: join(root, "logs", "unattended-upgrades") },
       ...flags,
     },
   });

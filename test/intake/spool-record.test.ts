@@ -136,6 +136,13 @@ describe("parseSpoolRecord", () => {
     );
   });
 
+  it("encodes a command line as apt does: any character, any script, survives the round trip", () => {
+    const commandLine = 'apt-get\u2000install  "é"=100% \t\u3000✓';
+    const text = formatSpoolRecord({ kind: "pre-install", bootId: BOOT, aptPid: 1, aptStart: 2, aptComm: "apt-get", commandLine });
+    expect(text).toMatch(/^command-line [\x21-\x7e]+$/m);
+    expect(parseSpoolRecord(text, "x.rec", 1795414768297758752n).commandLine).toBe(commandLine);
+  });
+
   it("refuses every truncation of a record: an error naming file and line, never a crash or a partial record", () => {
     fc.assert(
       fc.property(fields, fc.double({ min: 0, max: 1, noNaN: true }), (f, cut) => {
