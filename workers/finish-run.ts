@@ -12,7 +12,7 @@ import { jobIdPart } from "../src/queue/queues.js";
 import { changedPackages } from "../src/rollout/prepare.js";
 import { rolloutIdFor } from "../src/rollout/rollout-id.js";
 import type { WorkerContext } from "./context.js";
-import { ROLLOUT_JOB, type RolloutJob } from "./rollout.js";
+import { queueRollout } from "./rollout.js";
 
 /** `apt-events` job: an apt run was seen; once it is over, turn its records into one event and one rollout. */
 export const FINISH_RUN_JOB = "finish-run";
@@ -59,8 +59,7 @@ export async function ensureRollout(events: EventStore, rollouts: Queue, event: 
   const changed = changedPackages(event, config);
   if (changed.length === 0) return undefined;
   const claim = await events.claimRollout(event.id, rolloutIdFor(event));
-  const payload: RolloutJob = { v: 1, eventId: event.id, rolloutId: claim.rolloutId };
-  await rollouts.add(ROLLOUT_JOB, payload, { jobId: jobIdPart(claim.rolloutId), removeOnComplete: { age: 7 * 86400 }, removeOnFail: { age: 30 * 86400 } });
+  await queueRollout({ rollouts }, event.id, claim.rolloutId);
   if (claim.claimed) logger.info({ eventId: event.id, rolloutId: claim.rolloutId, sources: event.sources, packages: changed }, "package change seen; rollout queued");
   return claim;
 }

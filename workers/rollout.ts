@@ -31,7 +31,7 @@ export type RolloutJob = z.infer<typeof RolloutJob>;
  * Queues the rollout of an event. The job id is the rollout id, so queueing the same rollout twice does
  * nothing; an operator's retry (`attempt` > 0) gets a job of its own, since the first one has finished.
  */
-export async function queueRollout(queues: Queues, eventId: string, rolloutId: string, attempt = 0): Promise<void> {
+export async function queueRollout(queues: Pick<Queues, "rollouts">, eventId: string, rolloutId: string, attempt = 0): Promise<void> {
   const payload: RolloutJob = { v: 1, eventId, rolloutId };
   const jobId = jobIdPart(attempt === 0 ? rolloutId : `${rolloutId}-retry-${attempt}`);
   await queues.rollouts.add(ROLLOUT_JOB, payload, { jobId, removeOnComplete: { age: 7 * 86_400 }, removeOnFail: { age: 30 * 86_400 } });
