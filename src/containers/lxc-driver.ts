@@ -107,8 +107,9 @@ export class LxcDriver implements ContainerDriver {
     this.configured(name);
     // lxc-stop exits 2 when the container is not running (or stopped on its own meanwhile): the state
     // check below decides, so no state query is spent before it (each lxc-info costs a process start).
-    await this.run("lxc-stop", ["-n", name, "-t", String(timeoutSec)], (timeoutSec + 15) * 1000);
-    if ((await this.state(name)) === "STOPPED") return;
+    const r = await this.run("lxc-stop", ["-n", name, "-t", String(timeoutSec)], (timeoutSec + 15) * 1000);
+    // Exit 0: lxc-stop saw it stopped (it kills by itself once the timeout passes); no need to ask again.
+    if (r.exitCode === 0 || (await this.state(name)) === "STOPPED") return;
     await this.run("lxc-stop", ["-n", name, "-k"]);
     const state = await this.state(name);
     if (state !== "STOPPED") {
