@@ -27,11 +27,30 @@ export class RolloutJournal {
     this.seq = readJournal(this.file).entries.reduce((max, e) => Math.max(max, e.seq), 0);
   }
 
-  /** Writes one line and fsyncs it; returns the entry as written. */
+  /**
+   * Writes one line and fsyncs it; returns the entry as written. A journal that is not streaming (no
+   * {@link write} since it was opened or closed) opens the file for this line only, so one-off writers
+   * (an operator's control, a merge note) leave no descriptor behind.
+   */
   append(input: JournalInput): JournalEntry {
-    const entry = this.write(input);
-    fsyncSync(this.handle());
-    this.synced = this.written;
+    if (this.fd !== undefined) {
+      const entry = this.write(input);
+      fsyncSync(this.fd);
+      this.synced = this.written;
+      return entry;
+    }
+    const entry = this.next(input);
+    const created = !existsSync(this.file);
+    const fd = openSync(this.file, "a", 0o640);
+    try {
+      writeSync(fd, `${JSON.stringify(entry)}\n`);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    // A new file's name is only durable once its directory is synced too.
+    if (created) fsyncDir(join(this.file, ".."));
+    this.seq = entry.seq;
     return entry;
   }
 
@@ -39,21 +58,18 @@ export class RolloutJournal {
    * Writes one line without waiting for the disk and returns the entry; {@link flush} makes it durable.
    * The restart steps write their `step.begin` line, then await `flush()` before they act: write-ahead,
    * with the fsyncs of containers restarting side by side shared (group commit) and off the event loop.
+   * The file stays open until {@link close}.
    */
   write(input: JournalInput): JournalEntry {
-    const entry: JournalEntry = {
-      v: JOURNAL_VERSION,
-      seq: this.seq + 1,
-      ts: this.now().toISOString(),
-      host: this.host,
-      rollout: this.rollout,
-      ...input,
-      data: input.data ?? {},
-    };
+    const entry = this.next(input);
     writeSync(this.handle(), `${JSON.stringify(entry)}\n`);
     this.seq = entry.seq;
     this.written++;
     return entry;
+  }
+
+  private next(input: JournalInput): JournalEntry {
+    return { v: JOURNAL_VERSION, seq: this.seq + 1, ts: this.now().toISOString(), host: this.host, rollout: this.rollout, ...input, data: input.data ?? {} };
   }
 
   /** Resolves once every line written so far is on disk. Concurrent callers share one fsync. */
