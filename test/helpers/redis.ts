@@ -26,7 +26,7 @@ export interface TestEnv {
  * A complete configuration for one test: its own host id (hence its own Redis keys), its own state, spool
  * and journal directories on the root filesystem, and the shared test Redis.
  */
-export function testEnv(label: string, flags: Record<string, unknown> = {}): TestEnv {
+export function testEnv(label: string, flags: Record<string, unknown> | ((root: string) => Record<string, unknown>) = {}): TestEnv {
   const base = "/var/tmp";
   const root = mkdtempSync(join(base, `patchroll-test-${label}-`));
   const { config } = loadConfig({
@@ -41,7 +41,7 @@ export function testEnv(label: string, flags: Record<string, unknown> = {}): Tes
       // no following of the machine's dpkg and unattended-upgrades logs unless a test points them at its own.
       http: { enabled: false },
       intake: { dpkgLog: join(root, "logs", "dpkg.log"), uuLogDir: join(root, "logs", "unattended-upgrades") },
-      ...flags,
+      ...(typeof flags === "function" ? flags(root) : flags),
     },
   });
   return { config, root, cleanup: () => rmSync(root, { recursive: true, force: true }) };

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { Daemon } from "../../src/daemon/daemon.js";
@@ -9,9 +9,8 @@ import { EventStore } from "../../src/intake/event-store.js";
 import { createLogger, silentLogger } from "../../src/log/logger.js";
 import { openQueues, type Queues } from "../../src/queue/queues.js";
 import { type AptResult, HermeticApt } from "../helpers/apt.js";
-import { loadConfig } from "../../src/config/load.js";
 import type { Config } from "../../src/config/schema.js";
-import { testRedisUrl, uniqueHostId } from "../helpers/redis.js";
+import { testEnv, testRedisUrl } from "../helpers/redis.js";
 import { buildDeb } from "./uu-log/uu-sandbox.js";
 
 /** One rollout job as the `rollouts` queue holds it. */
@@ -52,25 +51,15 @@ export class IntakeHarness {
   ) {}
 
   static async create(label: string, o: IntakeHarnessOptions = {}): Promise<IntakeHarness> {
-    const root = mkdtempSync(join("/var/tmp", `patchroll-test-${label}-`));
-    const dpkgLog = join(root, "dpkg", "dpkg.log");
-    const lxcPath = join(root, "lxc");
+    const env = testEnv(label, (root) => ({
+      redis: { url: o.redisUrl ?? testRedisUrl() },
+      lxc: { path: join(root, "lxc") },
+      intake: { dpkgLog: join(root, "dpkg", "dpkg.log"), uuLogDir: join(root, "apt", "uu-log"), reconcileIntervalSec: 0, reconcileSettleSec: 0, uuSettleMs: 200, ...o.intake },
+    }));
+    const { root } = env;
+    const dpkgLog = env.config.intake.dpkgLog;
     mkdirSync(join(root, "dpkg"), { recursive: true });
-    mkdirSync(lxcPath, { recursive: true });
-    const { config } = loadConfig({
-      env: {},
-      flags: {
-        hostId: uniqueHostId(label),
-        stateDir: join(root, "state"),
-        spoolDir: join(root, "spool"),
-        journalDir: join(root, "journal"),
-        redis: { url: o.redisUrl ?? testRedisUrl() },
-        lxc: { path: lxcPath },
-        http: { enabled: false },
-        intake: { dpkgLog, uuLogDir: join(root, "apt", "uu-log"), reconcileIntervalSec: 0, reconcileSettleSec: 0, uuSettleMs: 200, ...o.intake },
-      },
-    });
-    const env = { config, root, cleanup: () => rmSync(root, { recursive: true, force: true }) };
+    mkdirSync(env.config.lxc.path, { recursive: true });
     const repo = new LocalRepo(join(root, "repo"), { origin: "prtest", label: "prtest-security", suite: "prtest-security", codename: "prtest" });
     const apt = new HermeticApt({ root: join(root, "apt"), repo, ...(o.hooks === false ? {} : { hooks: { spoolDir: env.config.spoolDir } }) });
     for (const parts of ["parts", "parts-plain"]) writeFileSync(join(apt.root, parts, "40dpkg-log"), `Dpkg::Options:: "--log=${dpkgLog}";\n`);
