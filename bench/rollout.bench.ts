@@ -9,6 +9,7 @@
 import { parseArgs } from "node:util";
 import { execa } from "execa";
 import { loadConfig } from "../src/config/load.js";
+import { runTool } from "../src/proc/run-tool.js";
 import { Daemon } from "../src/daemon/daemon.js";
 import { readJournal } from "../src/journal/journal.js";
 import { journalFile } from "../src/journal/paths.js";
@@ -20,7 +21,7 @@ import { RolloutStore } from "../src/rollout/rollout-store.js";
 import { type Fleet, startFleet, untilHealthy } from "./lxc-fleet.js";
 import { spawnBenchRedis } from "./redis.js";
 import { benchRow, percentile } from "./report.js";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 
 const { values } = parseArgs({ options: { containers: { type: "string", default: "50" }, runs: { type: "string", default: "3" } } });
@@ -33,19 +34,30 @@ const timed = async (fn: () => Promise<unknown>): Promise<number> => {
   return performance.now() - t0;
 };
 
-/** Stops, starts and waits healthy for these containers all at once, with the LXC tools alone. */
+/**
+ * Stops, starts and waits healthy for these containers all at once, with the LXC tools alone, started the
+ * way patchroll starts them (prspawn where built), so the difference is the orchestration alone.
+ */
 function rawRestart(fleet: Fleet, names: readonly string[]): Promise<number> {
   const byName = new Map(fleet.containers.map((c) => [c.name, c.url]));
   return timed(() =>
     Promise.all(
       names.map(async (n) => {
-        await execa("lxc-stop", ["-P", fleet.lxcPath, "-n", n, "-t", "10"]);
-        await execa("lxc-start", ["-P", fleet.lxcPath, "-n", n]);
+        await runTool("lxc-stop", ["-P", fleet.lxcPath, "-n", n, "-t", "10"]).result;
+        await runTool("lxc-start", ["-P", fleet.lxcPath, "-n", n]).result;
         await untilHealthy(byName.get(n)!, 10_000);
       }),
     ),
   );
 }
+
+/** CPU time the whole host has spent (all cores, idle and I/O wait excluded), from /proc/stat, in ms. */
+function hostCpuMs(): number {
+  const [, user, nice, system, , , irq, softirq, steal] = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).map(Number) as number[];
+  return ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) * (1000 / TICKS_PER_SECOND);
+}
+/** USER_HZ: 100 on Linux for every architecture patchroll runs on. */
+const TICKS_PER_SECOND = 100;
 
 /** The operator's loop: one container after the other, waiting for its health URL. */
 function shellLoop(fleet: Fleet): Promise<number> {
@@ -82,7 +94,10 @@ try {
   const walls: number[] = [];
   const plans: number[] = [];
   for (let r = 0; r < RUNS; r++) {
+    const rawCpu = hostCpuMs();
     const lower = (await rawRestart(fleet, names.slice(0, 1))) + (await rawRestart(fleet, names.slice(1)));
+    const rawCpuMs = hostCpuMs() - rawCpu;
+    const rolloutCpu = hostCpuMs();
     const t0 = Date.now();
     const { rolloutId } = await startManualRollout(client, queues, config, [`prb-none-${r}`]);
     const store = new RolloutStore(client, config);
@@ -90,6 +105,7 @@ try {
     const entries = readJournal(journalFile(config, rolloutId)).entries;
     const planned = Date.parse(entries.find((e) => e.type === "rollout.planned")!.ts);
     const ended = Date.parse(entries.at(-1)!.ts);
+    const rolloutCpuMs = hostCpuMs() - rolloutCpu;
     const state = await store.get(rolloutId);
     if (state?.status !== "completed") throw new Error(`rollout ${rolloutId} ${state?.status}: ${state?.haltReason}`);
     const wall = ended - planned;
@@ -100,6 +116,7 @@ try {
     for (const e of entries) if (e.type === "step.end") bySteps.set(String(e.data["step"]), [...(bySteps.get(String(e.data["step"])) ?? []), Number(e.data["ms"])]);
     console.log(`  step medians: ${[...bySteps].map(([k, v]) => `${k} ${percentile(v, 50).toFixed(0)} ms`).join(", ")}`);
     console.log(`run ${r + 1}: rollout ${wall} ms (plan ${planned - t0} ms before it), lower bound ${lower.toFixed(0)} ms, overhead ${((wall - lower) / N).toFixed(1)} ms per container`);
+    console.log(`  host CPU per container: raw restart ${(rawCpuMs / N).toFixed(1)} ms, patchroll (plan included) ${(rolloutCpuMs / N).toFixed(1)} ms`);
   }
   await closeQueues(queues);
   client.disconnect();

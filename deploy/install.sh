@@ -76,7 +76,7 @@ P=$D$prefix
 #    when the installed tree came from the same sources (the stamp hashes them), so that a re-run changes
 #    nothing under a running daemon.
 changed=0
-stamp=$( (cd "$src" && { find dist/src dist/workers bin hooks docs deploy runbooks -type f 2>/dev/null; echo package.json; echo package-lock.json; echo README.md; } \
+stamp=$( (cd "$src" && { find dist/src dist/workers dist/native bin hooks docs deploy runbooks -type f 2>/dev/null; echo package.json; echo package-lock.json; echo README.md; } \
   | LC_ALL=C sort | xargs sha256sum; echo "prefix $prefix") | sha256sum | cut -d' ' -f1)
 if [ -f "$P/.install-stamp" ] && [ "$(cat "$P/.install-stamp")" = "$stamp" ] && [ -x "$P/bin/patchroll" ]; then
   :
@@ -87,6 +87,8 @@ else
   rm -rf "$new"
   mkdir -p "$new/dist" "$new/deploy"
   cp -a "$src/dist/src" "$src/dist/workers" "$new/dist/"
+  # prspawn (native/build.sh): absent where the checkout was built without a C compiler.
+  if [ -d "$src/dist/native" ]; then cp -a "$src/dist/native" "$new/dist/"; fi
   cp -a "$src/bin" "$src/hooks" "$src/docs" "$new/"
   cp -a "$src/package.json" "$src/README.md" "$new/"
   if [ -d "$src/runbooks" ]; then cp -a "$src/runbooks" "$new/"; fi

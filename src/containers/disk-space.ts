@@ -1,8 +1,6 @@
 import { statfsSync } from "node:fs";
-import { lstat, readdir } from "node:fs/promises";
 import { PatchrollError } from "../errors/patchroll-error.js";
-
-const SLASH = Buffer.from("/");
+import { type Tree, walkTree } from "./tree-walk.js";
 
 /** Space left on a filesystem for an unprivileged writer (root's reserved blocks are not counted). */
 export interface FreeSpace {
@@ -13,10 +11,7 @@ export interface FreeSpace {
 }
 
 /** What a directory tree takes on disk: allocated bytes (holes free, hardlinks once) and entries. */
-export interface TreeUsage {
-  bytes: number;
-  files: number;
-}
+export type TreeUsage = Pick<Tree, "bytes" | "files">;
 
 /** Extra room a copy must leave free on the target filesystem. Default: 64 MiB and 1024 inodes. */
 export interface SpaceMargin {
@@ -36,39 +31,13 @@ export function freeSpace(path: string): FreeSpace {
   };
 }
 
-/** Disk usage of a tree, measured with `du` (one filesystem, sparse files by allocation). */
-export async function treeUsage(dir: string, _timeoutMs = 10 * 60_000): Promise<TreeUsage> {
-  // A walk in-process rather than two `du` runs: a rollout measures every container's delta, and a
-  // process start costs more than walking a small delta (du -s -x -B1 and --inodes give the same numbers).
+/** Disk usage of a tree (one filesystem, sparse files by allocation, hardlinks once: what `du -sx` says). */
+export async function treeUsage(dir: string): Promise<Tree> {
   try {
-    const root = await lstat(dir, { bigint: true });
-    const seen = new Set<bigint>([root.ino]);
-    let bytes = root.blocks * 512n;
-    let files = 1;
-    // Names are bytes: a delta may hold names that are not UTF-8.
-    const walk = async (d: Buffer): Promise<void> => {
-      for (const e of await readdir(d, { withFileTypes: true, encoding: "buffer" })) {
-        const p = Buffer.concat([d, SLASH, e.name]);
-        const st = await lstat(p, { bigint: true });
-        if (st.dev !== root.dev) continue;
-        if (seen.has(st.ino)) continue;
-        seen.add(st.ino);
-        bytes += st.blocks * 512n;
-        files++;
-        if (e.isDirectory()) await walk(p);
-      }
-    };
-    await walk(Buffer.from(dir));
-    return { bytes: Number(bytes), files };
+    return await walkTree(dir);
   } catch (err) {
     throw new PatchrollError("SNAPSHOT_FAILED", `could not measure ${dir}: ${(err as Error).message}`, { cause: err });
   }
-}
-
-function firstNumber(duOutput: string): number {
-  const n = Number.parseInt(duOutput.split("\t", 1)[0] ?? "", 10);
-  if (!Number.isFinite(n)) throw new Error(`unexpected du output ${JSON.stringify(duOutput.slice(0, 200))}`);
-  return n;
 }
 
 /** Decides whether a copy of `need` fits into `free` with `margin` to spare; `undefined` means it fits. */

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { execa } from "execa";
 import { PatchrollError } from "../errors/patchroll-error.js";
+import { runTool } from "../proc/run-tool.js";
 import { cgroupPids } from "./cgroup-pids.js";
 import type { ContainerDriver, ContainerState, ContainerStatus } from "./driver.js";
 import { assertContainerName } from "./name.js";
@@ -17,6 +17,8 @@ export interface LxcDriverOptions {
 const STATES: ReadonlySet<string> = new Set(["RUNNING", "STOPPED", "STARTING", "STOPPING", "FROZEN", "ABORTING"]);
 /** The only environment LXC tools get: patchroll's own (credentials included) never reaches a container. */
 const TOOL_ENV = { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LANG: "C" };
+/** File name, in the container's dir, of the monitor pid `lxc-start -p` writes. */
+const MONITOR_PID_FILE = "lxc-monitor.pid";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function toState(text: string): ContainerState {
@@ -36,9 +38,7 @@ export class LxcDriver implements ContainerDriver {
   }
 
   private run(tool: string, args: readonly string[], timeoutMs = this.commandTimeoutMs) {
-    return execa(tool, ["-P", this.lxcPath, ...args], {
-      timeout: timeoutMs, forceKillAfterDelay: 2000, reject: false, stdin: "ignore", extendEnv: false, env: TOOL_ENV,
-    });
+    return runTool(tool, ["-P", this.lxcPath, ...args], { timeoutMs, killAfterMs: 2000, env: TOOL_ENV }).result;
   }
 
   private configured(name: string): void {
@@ -52,13 +52,15 @@ export class LxcDriver implements ContainerDriver {
     this.configured(name);
     const r = await this.run("lxc-info", ["-n", name, "-sH"]);
     if (r.exitCode !== 0) return "UNKNOWN";
-    return toState(String(r.stdout));
+    return toState(r.stdout);
   }
 
   async initPid(name: string): Promise<number | undefined> {
     this.configured(name);
+    const known = this.monitoredInit(name);
+    if (known !== undefined) return known;
     const r = await this.run("lxc-info", ["-n", name, "-pH"]);
-    const pid = Number.parseInt(String(r.stdout).trim(), 10);
+    const pid = Number.parseInt(r.stdout.trim(), 10);
     return r.exitCode === 0 && pid > 0 ? pid : undefined;
   }
 
@@ -75,9 +77,10 @@ export class LxcDriver implements ContainerDriver {
   async start(name: string): Promise<void> {
     this.configured(name);
     const log = join(this.lxcPath, name, "lxc-start.log");
-    const r = await this.run("lxc-start", ["-n", name, "-d", "-o", log, "-l", "ERROR"]);
+    const r = await this.run("lxc-start", ["-n", name, "-d", "-o", log, "-l", "ERROR", "-p", this.monitorPidFile(name)]);
     // An already running container makes lxc-start fail; that is success here.
-    if (r.exitCode !== 0 && (await this.state(name)) !== "RUNNING") this.startFailed(name, `lxc-start exited with ${String(r.exitCode)}: ${String(r.stderr).trim()}`, log);
+    if (r.exitCode !== 0 && (await this.state(name)) !== "RUNNING") this.startFailed(name, `lxc-start exited with ${String(r.exitCode ?? r.signal ?? r.startError?.code)}: ${r.stderr.trim()}`, log);
+    if (r.exitCode === 0 && this.monitoredInit(name) !== undefined) return;
     const deadline = Date.now() + this.startTimeoutMs;
     let stoppedPolls = 0;
     for (;;) {
@@ -87,6 +90,31 @@ export class LxcDriver implements ContainerDriver {
       if (stoppedPolls >= 3) this.startFailed(name, "it stopped right after lxc-start (its service exited or could not run)", log);
       if (Date.now() > deadline) this.startFailed(name, `still ${state} after ${this.startTimeoutMs} ms`, log);
       await sleep(50);
+    }
+  }
+
+  /** Where `start` has lxc-start write the pid of the container's monitor (LXC removes it at stop). */
+  monitorPidFile(name: string): string {
+    return join(this.lxcPath, name, MONITOR_PID_FILE);
+  }
+
+  /**
+   * The init pid of a container this driver started, read from /proc without starting a process (an
+   * `lxc-info` costs a process start, ~3-5 ms of a busy host's CPU). The pid file names the monitor, which
+   * LXC titles "[lxc monitor] LXCPATH NAME" and whose one child is the container's init; a pid file left
+   * by a monitor that was killed, and a pid since reused, fail that check. Undefined when anything does
+   * not match: callers then ask `lxc-info`.
+   */
+  monitoredInit(name: string): number | undefined {
+    try {
+      const monitor = Number.parseInt(readFileSync(this.monitorPidFile(name), "utf8"), 10);
+      if (!(monitor > 0)) return undefined;
+      const title = readFileSync(`/proc/${monitor}/cmdline`, "latin1").replace(/[\0 ]+$/, "");
+      if (title !== `[lxc monitor] ${this.lxcPath} ${name}`) return undefined;
+      const [init, ...others] = readFileSync(`/proc/${monitor}/task/${monitor}/children`, "latin1").trim().split(" ").map(Number);
+      return init !== undefined && init > 0 && others.length === 0 ? init : undefined;
+    } catch {
+      return undefined;
     }
   }
 
@@ -122,14 +150,14 @@ export class LxcDriver implements ContainerDriver {
     this.configured(name);
     const r = await this.run("lxc-attach", ["-n", name, "--clear-env", "--set-var", `PATH=${TOOL_ENV.PATH}`, "--", ...argv], timeoutMs);
     if (r.timedOut) throw new PatchrollError("CONTAINER_FAILED", `command ${JSON.stringify(argv)} in container ${name} did not finish within ${timeoutMs} ms and was killed.`);
-    return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
+    return { exitCode: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr };
   }
 
   /** State and init pid of every container under `lxcPath`, from one `lxc-ls --fancy` run. */
   async list(): Promise<ContainerStatus[]> {
     const r = await this.run("lxc-ls", ["-f", "-F", "NAME,STATE,PID"]);
-    if (r.exitCode !== 0) throw new PatchrollError("CONTAINER_FAILED", `lxc-ls -P ${this.lxcPath} failed: ${String(r.stderr).trim()}`);
-    return String(r.stdout).split("\n").slice(1).flatMap((line) => {
+    if (r.exitCode !== 0) throw new PatchrollError("CONTAINER_FAILED", `lxc-ls -P ${this.lxcPath} failed: ${r.stderr.trim()}`);
+    return r.stdout.split("\n").slice(1).flatMap((line) => {
       const [name, state, pid] = line.trim().split(/\s+/);
       if (name === undefined || name === "" || state === undefined) return [];
       const initPid = Number.parseInt(pid ?? "", 10);

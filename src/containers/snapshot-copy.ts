@@ -1,5 +1,6 @@
-import { lstat, open, readdir } from "node:fs/promises";
-import { execa, type ExecaError } from "execa";
+import { lstat, open } from "node:fs/promises";
+import { runTool, type ToolResult } from "../proc/run-tool.js";
+import { type Tree, walkTree } from "./tree-walk.js";
 
 /** Called with the pid of the `cp` process as soon as it runs (tests use it to kill the copy mid-way). */
 export type CopyStartHook = (pid: number) => void | Promise<void>;
@@ -21,64 +22,51 @@ export function cpArgs(src: string, dst: string): string[] {
 
 /** Copies tree `src` to the new path `dst` exactly (see {@link cpArgs}); rejects with cp's own complaint. */
 export async function copyTree(src: string, dst: string, opts: { timeoutMs: number; onCopyStart?: CopyStartHook | undefined }): Promise<void> {
-  const child = execa("cp", cpArgs(src, dst), { timeout: opts.timeoutMs, forceKillAfterDelay: 5_000, stdin: "ignore", stdout: "ignore" });
-  if (opts.onCopyStart !== undefined && child.pid !== undefined) {
+  const child = runTool("cp", cpArgs(src, dst), { timeoutMs: opts.timeoutMs, killAfterMs: 5_000 });
+  const pid = await child.pid;
+  if (opts.onCopyStart !== undefined && pid !== undefined) {
     try {
-      await opts.onCopyStart(child.pid);
+      await opts.onCopyStart(pid);
     } catch (err) {
       child.kill("SIGKILL");
-      await child.catch(() => undefined);
+      await child.result;
       throw err;
     }
   }
-  try {
-    await child;
-  } catch (err) {
-    throw new Error(`cp ${src} -> ${dst} failed: ${describeExecaError(err)}`, { cause: err });
-  }
+  const r = await child.result;
+  if (r.exitCode !== 0) throw new Error(`cp ${src} -> ${dst} failed: ${failure(r)}`);
 }
-
-/** Trees with at most this many entries are synced file by file; larger ones with one syncfs(2). */
-const FSYNC_EACH_LIMIT = 2000;
 
 /**
  * Makes every file and directory of the tree at `path` durable. A small tree (a typical delta) gets an
- * fsync(2) per entry: on a busy host, syncfs(2) waits for every other writer's dirty data too (measured:
- * seconds, with 50 restarts at once). A large tree gets one syncfs(2) through `sync -f`.
+ * fsync(2) per directory and regular file: on a busy host, syncfs(2) waits for every other writer's dirty
+ * data too (measured: seconds, with 50 restarts at once). A large tree gets one syncfs(2) through
+ * `sync -f`. `tree`, when given, is the walk of a tree with the same layout (the source of an exact copy),
+ * which saves walking this one.
  */
-export async function syncFilesystem(path: string, timeoutMs: number): Promise<void> {
-  // Names are bytes: a delta may hold names that are not UTF-8.
-  const entries: { path: Buffer; dir: boolean }[] = [];
-  const walk = async (p: Buffer): Promise<boolean> => {
-    entries.push({ path: p, dir: true });
-    for (const e of await readdir(p, { withFileTypes: true, encoding: "buffer" })) {
-      if (entries.length > FSYNC_EACH_LIMIT) return false;
-      const child = Buffer.concat([p, Buffer.from("/"), e.name]);
-      if (e.isDirectory()) {
-        if (!(await walk(child))) return false;
-      } else if (e.isFile()) entries.push({ path: child, dir: false });
-    }
-    return true;
-  };
-  const small = (await lstat(path)).isDirectory() && (await walk(Buffer.from(path)));
-  if (!small) {
-    await execa("sync", ["-f", "--", path], { timeout: timeoutMs, forceKillAfterDelay: 2_000, stdin: "ignore" });
+export async function syncFilesystem(path: string, timeoutMs: number, tree?: Tree): Promise<void> {
+  const listed = (tree ?? (await walkTree(path))).listed;
+  if (listed === undefined) {
+    const r = await runTool("sync", ["-f", "--", path], { timeoutMs }).result;
+    if (r.exitCode !== 0) throw new Error(`sync -f ${path} failed: ${failure(r)}`);
     return;
   }
-  for (const e of entries) {
-    // fsync(2) works on a read-only descriptor; nothing is opened for writing.
-    const fh = await open(e.path, "r");
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-  }
+  const root = Buffer.from(path);
+  const entries = listed.map((rel) => ({ path: rel.length === 0 ? root : Buffer.concat([root, Buffer.from("/"), rel]) }));
+  // A few at once: the filesystem commits concurrent fsyncs together (ext4's journal, xfs's log), so a
+  // tree costs about one commit instead of one per file.
+  let next = 0;
+  const worker = async () => {
+    while (next < entries.length) await fsyncPath(entries[next++]!.path);
+  };
+  await Promise.all(Array.from({ length: Math.min(SYNC_PARALLEL, entries.length) }, worker));
 }
 
-/** fsync(2) of a directory, so a rename or an unlink inside it survives a power cut. */
-export async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, "r");
+const SYNC_PARALLEL = 8;
+
+/** fsync(2) through a read-only descriptor (fsync works on one; nothing is opened for writing). */
+async function fsyncPath(path: Buffer | string): Promise<void> {
+  const fh = await open(path, "r");
   try {
     await fh.sync();
   } finally {
@@ -86,16 +74,18 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
+/** fsync(2) of a directory, so a rename or an unlink inside it survives a power cut. */
+export function fsyncDir(dir: string): Promise<void> {
+  return fsyncPath(dir);
+}
+
 /**
  * Removes a tree with `rm -rf --one-file-system`, which copes with any file name (non-UTF-8 bytes too)
  * and never crosses into a mount below it.
  */
 export async function removeTree(path: string, timeoutMs: number): Promise<void> {
-  try {
-    await execa("rm", ["-rf", "--one-file-system", "--", path], { timeout: timeoutMs, forceKillAfterDelay: 2_000, stdin: "ignore" });
-  } catch (err) {
-    throw new Error(`rm -rf ${path} failed: ${describeExecaError(err)}`, { cause: err });
-  }
+  const r = await runTool("rm", ["-rf", "--one-file-system", "--", path], { timeoutMs }).result;
+  if (r.exitCode !== 0) throw new Error(`rm -rf ${path} failed: ${failure(r)}`);
 }
 
 /** True when something (of any type, a dangling symlink too) is at `path`. */
@@ -109,10 +99,10 @@ export async function pathExists(path: string): Promise<boolean> {
   }
 }
 
-function describeExecaError(err: unknown): string {
-  const e = err as Partial<ExecaError>;
-  if (e.timedOut === true) return "timed out";
-  if (typeof e.signal === "string") return `killed by ${e.signal}`;
-  const stderr = typeof e.stderr === "string" ? e.stderr.trim().split("\n").slice(0, 5).join("; ") : "";
-  return stderr !== "" ? `${stderr} (exit ${e.exitCode ?? "?"})` : (e.shortMessage ?? String(err));
+/** Why a tool failed, in a few words: timed out, killed, or its first lines of complaint. */
+export function failure(r: ToolResult): string {
+  if (r.timedOut) return "timed out";
+  if (r.signal !== undefined) return `killed by ${r.signal}`;
+  const stderr = r.stderr.trim().split("\n").slice(0, 5).join("; ");
+  return stderr !== "" ? `${stderr} (exit ${r.exitCode ?? "?"})` : `exit ${r.exitCode ?? "?"}`;
 }

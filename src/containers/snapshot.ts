@@ -76,7 +76,7 @@ export async function snapshotDelta(opts: SnapshotOptions): Promise<SnapshotInfo
     const cleared = await clearLeftovers(snapshotsDir);
     if (cleared.length > 0) log.warn({ cleared }, "removed leftovers of interrupted snapshots");
 
-    const usage = await treeUsage(deltaDir, timeoutMs);
+    const usage = await treeUsage(deltaDir);
     const shortfall = spaceShortfall(usage, freeSpace(snapshotsDir), opts.margin ?? DEFAULT_MARGIN);
     if (shortfall !== undefined) {
       throw new PatchrollError("SNAPSHOT_FAILED", `snapshot of ${deltaDir} refused: a copy in ${snapshotsDir} ${shortfall}. Free space there (prune old snapshots) before patching this container.`);
@@ -86,7 +86,8 @@ export async function snapshotDelta(opts: SnapshotOptions): Promise<SnapshotInfo
     try {
       await mkdir(tmp, { mode: 0o700 });
       await copyTree(deltaDir, join(tmp, SNAPSHOT_TREE), { timeoutMs, onCopyStart: opts.onCopyStart });
-      await syncFilesystem(tmp, timeoutMs);
+      // The copy is exact: the delta's walk lists its paths too. tmp itself is synced below.
+      await syncFilesystem(join(tmp, SNAPSHOT_TREE), timeoutMs, usage);
       const createdAt = new Date().toISOString();
       await writeSnapshotMeta(tmp, { id: opts.id, createdAt, bytes: usage.bytes, files: usage.files, source: deltaDir });
       await fsyncDir(tmp);

@@ -12,8 +12,25 @@ function listFile(pkg: string, infoDir: string): string | undefined {
   const direct = join(infoDir, `${pkg}.list`);
   if (statSync(direct, { throwIfNoEntry: false }) !== undefined) return direct;
   if (pkg.includes(":")) return undefined;
-  const arch = readdirSync(infoDir).find((f) => f.startsWith(`${pkg}:`) && f.endsWith(".list"));
+  const arch = listFiles(infoDir).find((f) => f.startsWith(`${pkg}:`));
   return arch === undefined ? undefined : join(infoDir, arch);
+}
+
+const listings = new Map<string, { mtimeMs: number; listedAt: number; names: readonly string[] }>();
+
+/**
+ * The `.list` files in `infoDir` (thousands of entries), listed again only when the directory changed: a
+ * rollout looks up the same packages for every container it verifies. A listing taken within a second of
+ * the directory's last change is not trusted (timestamps may be that coarse).
+ */
+function listFiles(infoDir: string): readonly string[] {
+  const st = statSync(infoDir, { throwIfNoEntry: false });
+  if (st === undefined) return [];
+  const hit = listings.get(infoDir);
+  if (hit !== undefined && hit.mtimeMs === st.mtimeMs && hit.listedAt - st.mtimeMs > 1000) return hit.names;
+  const names = readdirSync(infoDir).filter((f) => f.endsWith(".list"));
+  listings.set(infoDir, { mtimeMs: st.mtimeMs, listedAt: Date.now(), names });
+  return names;
 }
 
 /**

@@ -63,7 +63,14 @@ export async function runRollout(o: RunRolloutOptions): Promise<RolloutProgress>
     outcomes: [...outcomes],
     ...extra,
   });
+  // A finished container only moves the counters: those reports are coalesced (one per
+  // PROGRESS_EVERY_MS at most), so a batch of hundreds does not write its state hundreds of times. A change
+  // of status is reported at once, after any coalesced report still pending.
+  const counters = coalesced(async () => {
+    await o.onProgress?.(progress());
+  }, PROGRESS_EVERY_MS);
   const report = async (next: typeof current, extra: Partial<RolloutProgress> = {}): Promise<RolloutProgress> => {
+    await counters.settle();
     current = next;
     const p = progress(extra);
     await o.onProgress?.(p);
@@ -106,8 +113,9 @@ export async function runRollout(o: RunRolloutOptions): Promise<RolloutProgress>
       if (outcome.outcome === "rolled-back" || outcome.outcome === "rollback-failed") {
         await notice({ kind: "rolled-back", container: name, batch: i + 1, text: `${name} ${outcome.outcome}: ${outcome.reason}` });
       }
-      await report(current);
+      counters.soon();
     });
+    await counters.settle();
     if (aborted !== undefined && !aborted.go) return abort(aborted, o, deps, outcomes, report, i + 1);
     const failed = outcomes.filter(isFailure);
     journal.append({ type: "batch.finished", data: { batch: i + 1, failures: failed.length } });
@@ -156,6 +164,43 @@ function haltReason(failed: readonly ContainerOutcome[], batch: number, budget: 
   const first = failed[0]!;
   const more = failed.length > 1 ? ` (and ${failed.length - 1} more)` : "";
   return `halted after batch ${batch}: ${failed.length} failure(s), budget ${budget}. ${first.container} ${first.outcome}: ${first.reason}${more}`;
+}
+
+/** How often, at most, finished containers are reported while a batch runs. */
+const PROGRESS_EVERY_MS = 100;
+
+/**
+ * `soon()` runs `fn` within `everyMs`, once for any number of calls meanwhile; `settle()` runs what is
+ * pending now, waits for it and throws what any run since the last `settle()` threw.
+ */
+export function coalesced(fn: () => Promise<void>, everyMs: number): { soon(): void; settle(): Promise<void> } {
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> = Promise.resolve();
+  let failed: { error: unknown } | undefined;
+  const fire = () => {
+    timer = undefined;
+    running = running.then(fn).catch((error: unknown) => {
+      failed ??= { error };
+    });
+    return running;
+  };
+  return {
+    soon: () => {
+      timer ??= setTimeout(() => void fire(), everyMs);
+    },
+    settle: async () => {
+      if (timer !== undefined) {
+        clearTimeout(timer);
+        await fire();
+      }
+      await running;
+      if (failed !== undefined) {
+        const { error } = failed;
+        failed = undefined;
+        throw error;
+      }
+    },
+  };
 }
 
 /** Runs `work` over `items` with at most `limit` at once. */

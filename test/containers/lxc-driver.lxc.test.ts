@@ -1,5 +1,6 @@
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isPatchrollError } from "../../src/errors/patchroll-error.js";
 import { lxcTestBed, type TestBed, waitForHttp } from "../helpers/lxc.js";
@@ -92,6 +93,29 @@ describe("LxcDriver on real overlay containers", () => {
       expect(s.initPid === undefined).toBe(s.state === "STOPPED");
       if (s.initPid !== undefined) expect(s.initPid).toBe(await bed.driver.initPid(s.name));
     }
+  });
+
+  it("knows the init pid of a container it started from the monitor's pid file, and never trusts a stale one", async () => {
+    const c = await bed.create();
+    const fromLxc = Number((await execa("lxc-info", ["-P", bed.lxcPath, "-n", c.name, "-pH"])).stdout.trim());
+    expect(fromLxc).toBeGreaterThan(1);
+    const file = bed.driver.monitorPidFile(c.name);
+    expect(existsSync(file)).toBe(true);
+    expect(bed.driver.monitoredInit(c.name)).toBe(fromLxc);
+    // A pid file naming some other process (a reused pid): not a monitor of this container, so lxc-info decides.
+    writeFileSync(file, `${process.pid}\n`);
+    expect(bed.driver.monitoredInit(c.name)).toBeUndefined();
+    expect(await bed.driver.initPid(c.name)).toBe(fromLxc);
+    rmSync(file);
+    expect(await bed.driver.initPid(c.name)).toBe(fromLxc);
+    // LXC removes the file when the container stops.
+    await bed.driver.start(c.name);
+    await bed.driver.stop(c.name, 10);
+    await bed.driver.start(c.name);
+    expect(bed.driver.monitoredInit(c.name)).toBe(await bed.driver.initPid(c.name));
+    await bed.driver.stop(c.name, 10);
+    expect(existsSync(file)).toBe(false);
+    expect(await bed.driver.initPid(c.name)).toBeUndefined();
   });
 
   it("refuses names that are not container names, and unknown containers", async () => {

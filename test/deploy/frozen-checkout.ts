@@ -13,7 +13,7 @@ export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../.."
 export function frozenCheckout(into: string): string {
   const dir = join(into, "checkout");
   mkdirSync(dir, { recursive: true });
-  for (const d of ["dist/src", "dist/workers", "bin", "hooks", "docs", "deploy", "runbooks"]) {
+  for (const d of ["dist/src", "dist/workers", "dist/native", "bin", "hooks", "docs", "deploy", "runbooks"]) {
     cpSync(join(repoRoot, d), join(dir, d), { recursive: true, preserveTimestamps: true });
   }
   for (const f of ["package.json", "package-lock.json", "README.md"]) cpSync(join(repoRoot, f), join(dir, f), { preserveTimestamps: true });
