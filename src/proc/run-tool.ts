@@ -134,6 +134,10 @@ export function runDirect(file: string, args: readonly string[], opts: ToolOptio
 
 interface Pending {
   file: string;
+  args: readonly string[];
+  opts: ToolOptions;
+  /** prspawn said it started the tool. */
+  started: boolean;
   resolvePid(pid: number | undefined): void;
   resolve(r: ToolResult): void;
 }
@@ -149,6 +153,7 @@ class Spawner {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private input: Buffer = Buffer.alloc(0);
+  private startedAny = false;
   alive = true;
 
   constructor(binary: string) {
@@ -158,7 +163,8 @@ class Spawner {
     this.child.stdout!.on("data", (b: Buffer) => this.onData(b));
     this.child.stdin!.on("error", () => this.gone("its input pipe broke"));
     this.child.once("error", () => this.gone("it could not be started"));
-    this.child.once("exit", (code, signal) => this.gone(`it exited (${signal ?? code})`));
+    // "close", not "exit": replies still in the pipe are read first.
+    this.child.once("close", (code, signal) => this.gone(`it exited (${signal ?? code})`));
   }
 
   run(file: string, args: readonly string[], opts: ToolOptions): ToolRun {
@@ -175,7 +181,7 @@ class Spawner {
     head.writeUInt32LE(env.length, 21);
     let resolvePid!: (pid: number | undefined) => void;
     const pid = new Promise<number | undefined>((r) => (resolvePid = r));
-    const result = new Promise<ToolResult>((resolve) => this.pending.set(id, { file, resolvePid, resolve }));
+    const result = new Promise<ToolResult>((resolve) => this.pending.set(id, { file, args, opts, started: false, resolvePid, resolve }));
     if (this.pending.size === 1) this.busy();
     this.child.stdin!.write(Buffer.concat([head, strings]));
     return { pid, kill: (s = "SIGTERM") => this.signal(id, s), result };
@@ -206,7 +212,11 @@ class Spawner {
     const id = f.readUInt32LE(1);
     const p = this.pending.get(id);
     if (p === undefined) return;
-    if (type === "P") return p.resolvePid(f.readUInt32LE(5));
+    if (type === "P") {
+      p.started = true;
+      this.startedAny = true;
+      return p.resolvePid(f.readUInt32LE(5));
+    }
     this.pending.delete(id);
     if (this.pending.size === 0) this.idle();
     if (type === "F") {
@@ -221,12 +231,23 @@ class Spawner {
     p.resolve(resultOf(sig === 0 ? code : null, sig === 0 ? null : (SIGNAL_NAMES.get(sig) ?? "SIGKILL"), stdout, stderr, (flags & 1) !== 0));
   }
 
-  /** prspawn is gone: runs under way are reported as failed; the next run starts a new prspawn. */
+  /**
+   * prspawn is gone. A run it had started ends as failed (the tool may have done its work, or part of
+   * it: the caller decides, as for any failed tool); one it had not started yet is started by Node. The
+   * next run starts a new prspawn, unless this one never started anything (then Node starts the tools
+   * for a minute).
+   */
   private gone(why: string): void {
     if (!this.alive) return;
     this.alive = false;
+    if (!this.startedAny) disabledUntil = Date.now() + 60_000;
     for (const [, p] of this.pending) {
-      p.resolvePid(undefined);
+      if (!p.started) {
+        const direct = runDirect(p.file, p.args, p.opts);
+        void direct.pid.then(p.resolvePid);
+        void direct.result.then(p.resolve);
+        continue;
+      }
       p.resolve(notStarted(p.file, Object.assign(new Error(`prspawn ended while it ran: ${why}`), { code: "EPIPE" })));
     }
     this.pending.clear();

@@ -112,6 +112,17 @@ describe("prspawn's failures", () => {
     expect(next).toMatchObject({ exitCode: 0, stdout: "again" });
   });
 
+  it("with prspawn switched off (PATCHROLL_PRSPAWN=0), Node starts the tools", async () => {
+    const compiled = fileURLToPath(new URL("../../dist/src/proc/run-tool.js", import.meta.url));
+    const script = `import { runTool } from ${JSON.stringify(compiled)};\nconst r = await runTool("/bin/sh", ["-c", "cat /proc/$PPID/comm"]).result;\nconsole.log(r.stdout);\n`;
+    const file = join(dir, "off.mjs");
+    writeFileSync(file, script);
+    const r = await execa(process.execPath, [file], { timeout: 10_000, reject: false, env: { PATCHROLL_PRSPAWN: "0" } });
+    expect(r.stdout).toMatch(/^(node|MainThread)$/);
+    const on = await execa(process.execPath, [file], { timeout: 10_000, reject: false });
+    expect(on.stdout).toBe("prspawn");
+  });
+
   it("does not keep a finished Node process alive", async () => {
     const compiled = fileURLToPath(new URL("../../dist/src/proc/run-tool.js", import.meta.url));
     const script = `import { runTool } from ${JSON.stringify(compiled)};\nconst r = await runTool("/bin/echo", ["done"]).result;\nconsole.log(r.stdout);\n`;
