@@ -1,18 +1,26 @@
-# Shared part of patchroll's apt hooks; sourced by apt-pre-install-pkgs and apt-post-invoke. POSIX sh (dash).
+# Shared part of patchroll's apt hooks in sh; sourced by apt-pre-install-pkgs.sh and apt-post-invoke.sh. POSIX
+# sh (dash). apt runs the compiled hook (hooks/patchroll-hook.c) where hooks/build.sh could build it: it keeps
+# the same rules, arguments, messages and record bytes, and runs apt-pre-install-pkgs.sh for the capture of
+# old package files. The sh hooks are what apt runs where no C compiler was (hooks/build.sh copies them
+# under the plain names), at about twice the cost. Change both together; test/intake/hooks.test.ts runs
+# against both.
 #
 # Rules every hook keeps (DESIGN.md invariant 1): ALWAYS exit 0, bounded in time, never talk to Redis or the
 # daemon, write one durable spool record and nothing else that matters. On any failure print ONE line
 # starting "patchroll:" to stderr and exit 0: the daemon's dpkg.log reconciliation catches up later.
 #
 # Cost matters (target: < 5 ms added to a dpkg run, both hooks together). Every external command is a
-# fork+exec (~0.7-1.5 ms here), so the record path runs as few as possible (bench/hooks.bench.sh):
+# fork+exec (~0.7-1.5 ms here), so the record path runs as few as possible (bench/hooks.bench.sh). Even so
+# the sh hooks add ~8 ms per dpkg run: apt's own `sh -c` and the exec of each hook (~2 ms each, the floor
+# any hook pays) plus a dash reading the script, one awk and one sync. The compiled hook pays the floor,
+# the fsync and little else (~4 ms). Both keep these choices:
 #   - apt-pre-install-pkgs: one `awk` (parses the payload, finds the apt process AND writes the record) and
 #     one `sync`. apt-post-invoke: none at all. The rest is shell builtins.
 #   - No `date`: a record's time is the file's own mtime (set by the write, ns resolution).
 #   - No temp file + `mv`: a record is written under its final name and is complete when its last line is
 #     "end"; the daemon leaves an incomplete record alone while it is young (a hook may be writing it) and
 #     quarantines it later (src/intake/spool-ingest.ts). Names are unique (boot id, uptime, pid).
-#   - One `sync FILE` for the pre-install record. On Linux's journaling filesystems (ext4, xfs, btrfs)
+#   - One fsync (`sync FILE`) for the pre-install record. On Linux's journaling filesystems (ext4, xfs, btrfs)
 #     fsync of a newly created file also makes its directory entry durable (the creation is in the
 #     transaction the fsync commits; ext4 without a journal syncs the parent itself), so the separate
 #     directory fsync (~0.5-1 ms more here) is left out: the spool dir must be local (deploy/apt). The
@@ -25,7 +33,7 @@
 #     input; timeout(1) would not help against a filesystem stuck in uninterruptible I/O either (it waits
 #     for its child after SIGKILL). The one part whose cost grows with the system, the capture of old
 #     package files, always runs under timeout(1). `--timeout SEC` given explicitly bounds the whole hook
-#     as well, at that price.
+#     as well, at that price (the compiled hook bounds itself with alarm(2) instead, at no cost).
 
 # say MESSAGE: the one stderr line of a failed hook.
 say() {
@@ -49,7 +57,7 @@ parse_args() {
       *) say "$hook_name: unknown argument '$1' (expected --spool DIR [--capture DIR] [--capture-max-files N] [--timeout SEC])"; return 1 ;;
     esac
   done
-  case $limit in ''|*[!0-9]*|0) limit=5 ;; esac
+  case $limit in ''|*[!0-9]*) limit=5 ;; *[1-9]*) ;; *) limit=5 ;; esac
   case $capture_max in ''|*[!0-9]*) capture_max=5000 ;; esac
   if [ -z "$spool" ]; then say "$hook_name: no --spool DIR given, no record written"; return 1; fi
   case $spool in /*) ;; *) spool=$PWD/$spool ;; esac
@@ -95,7 +103,8 @@ status_of() {
 
 # find_apt PID: sets apt_pid, apt_start, apt_comm to the apt front end (apt-get, apt, unattended-upgrade)
 # that runs the hook whose parent is PID, so that every record of one apt run shares a run key. The
-# pre-install hook does the same walk inside its awk (hooks/apt-pre-install-pkgs); keep them in step.
+# pre-install hook does the same walk inside its awk (hooks/apt-pre-install-pkgs.sh), the compiled hook in
+# C (hooks/patchroll-hook.c); keep the three in step.
 # Shell wrappers (`sh -c`, timeout) are skipped. A chain of processes with the same name counts as one
 # front end and the topmost one is taken: apt runs Post-Invoke from a forked child, and
 # unattended-upgrade forks once per dpkg run (both measured on Debian 12). The start time is field 22 of

@@ -8,10 +8,13 @@ import type { LocalRepo } from "./package-fixture.js";
 export const HOOKS_DIR = join(projectRoot(), "hooks");
 export const APT_SNIPPET = join(projectRoot(), "deploy", "apt", "50patchroll");
 
-/** The checkout (or installation) this module runs from: the nearest directory up with hooks/ in it. */
+/**
+ * The checkout (or installation) this module runs from: the nearest directory up with hooks/ in it. The
+ * hooks apt runs there (apt-pre-install-pkgs, apt-post-invoke) are built by hooks/build.sh (`npm run build`).
+ */
 function projectRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, "hooks", "apt-pre-install-pkgs")) && dirname(dir) !== dir) dir = dirname(dir);
+  while (!existsSync(join(dir, "hooks", "hook-lib.sh")) && dirname(dir) !== dir) dir = dirname(dir);
   return dir;
 }
 

@@ -2,7 +2,7 @@ import { join } from "node:path";
 
 /**
  * Layout of the old package files the apt pre-install hook captures before dpkg replaces them
- * (hooks/apt-pre-install-pkgs writes it; pins read it):
+ * (the capture mode of hooks/apt-pre-install-pkgs.sh writes it, for the compiled hook too; pins read it):
  *
  *   CAPTURE_DIR/<name>_<version>_<arch>/root/<path of each file>   hardlinks of the old files
  *   CAPTURE_DIR/<name>_<version>_<arch>/files.list                  the package's dpkg .list at that time

@@ -5,10 +5,10 @@ import { PackageChange } from "./apt-event.js";
 import { decodeAptValue, parseActionLine } from "./hook-payload.js";
 
 /**
- * The spool record: what an apt hook (hooks/apt-pre-install-pkgs, hooks/apt-post-invoke) leaves in the
- * spool dir, one file per hook call, named `BOOT8-UPTIMECS-HOOKPID-KIND.rec` (unique: boot id prefix,
- * uptime in centiseconds, the hook's pid; hooks before 0.2 wrote `TIMENS-HOOKPID-KIND.rec`).
- * Line-oriented text, because a POSIX sh hook writes it:
+ * The spool record: what an apt hook (apt-pre-install-pkgs, apt-post-invoke: hooks/patchroll-hook.c, or
+ * the sh versions hooks/*.sh, byte for byte the same) leaves in the spool dir, one file per hook call, named
+ * `BOOT8-UPTIMECS-HOOKPID-KIND.rec` (unique: boot id prefix, uptime in centiseconds, the hook's pid; hooks
+ * before 0.2 wrote `TIMENS-HOOKPID-KIND.rec`). Line-oriented text, because a POSIX sh hook can write it:
  *
  * ```
  * patchroll-spool 1

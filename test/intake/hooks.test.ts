@@ -1,33 +1,30 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { parseSpoolRecord } from "../../src/intake/spool-record.js";
-import { HOOKS_DIR } from "../helpers/apt.js";
+import { HOOK_VARIANTS, type HookVariant, hookVariant, isCompiled, patchrollLines, payload, runHook } from "./hook-variants.js";
 
 /**
  * The hooks run directly, the way apt runs them (payload on stdin, `sh -c`), without dpkg: what they
- * write, and that they exit 0 with one "patchroll:" line whatever goes wrong. Real apt runs are in
- * hooks.apt.test.ts.
+ * write, and that they exit 0 with one "patchroll:" line whatever goes wrong. Every test runs against the
+ * compiled hook and the sh fallback (hooks/build.sh --sh), which must behave the same. Real apt runs are
+ * in hooks.apt.test.ts; spool dirs on full or read-only filesystems in hooks.root.test.ts.
  */
-const PRE = join(HOOKS_DIR, "apt-pre-install-pkgs");
-const POST = join(HOOKS_DIR, "apt-post-invoke");
-
-function payload(actions: string[], version = 3): string {
-  return [`VERSION ${version}`, "APT::Architecture=amd64", "CommandLine::AsString=apt-get%20install%20prdemo", "Dir::Cache=var/cache/apt/", "", ...actions, ""].join("\n");
-}
-
-function runHook(hook: string, args: string[], input: string) {
-  return execa(hook, args, { input, reject: false, timeout: 30_000, forceKillAfterDelay: 2_000, env: { APT_HOOK_INFO_FD: "0" } });
-}
-
-function patchrollLines(stderr: string): string[] {
-  return stderr.split("\n").filter((l) => l.startsWith("patchroll:"));
-}
-
-describe("apt hooks, run directly", () => {
+describe.each(HOOK_VARIANTS)("apt hooks (%s), run directly", (variant) => {
+  let v: HookVariant & { cleanup: () => void };
+  let PRE: string;
+  let POST: string;
   let dir: string;
   let spool: string;
+
+  beforeAll(async () => {
+    v = await hookVariant(variant);
+    PRE = v.pre;
+    POST = v.post;
+  });
+  afterAll(() => v.cleanup());
 
   beforeEach(() => {
     dir = mkdtempSync("/var/tmp/patchroll-test-hooks-");
@@ -118,6 +115,48 @@ describe("apt hooks, run directly", () => {
     expect(records()).toEqual([]);
   });
 
+  it("reads apt's data from the fd APT_HOOK_INFO_FD names (a pipe on fd 3)", async () => {
+    // `cat |` makes fd 3 a real pipe (Node hands a child sockets), the kind apt itself creates.
+    const result = await execa("/bin/sh", ["-c", 'cat | "$0" "$@" 3<&0 0</dev/null', PRE, "--spool", spool], {
+      input: payload(["prdemo - - none < 1.0 all none /x/prdemo_1.0_all.deb"]), reject: false, timeout: 30_000, env: { APT_HOOK_INFO_FD: "3" },
+    });
+    expect(result.exitCode).toBe(0);
+    expect(result.stderr).toBe("");
+    expect(read(records()[0]!).packages).toEqual([{ name: "prdemo", arch: "all", from: null, to: "1.0", action: "install" }]);
+  });
+
+  it("exits 0 with one patchroll: line and no record when APT_HOOK_INFO_FD names a closed fd", async () => {
+    const result = await runHook(PRE, ["--spool", spool], payload([]), { APT_HOOK_INFO_FD: "7" });
+    expect(result.exitCode).toBe(0);
+    expect(patchrollLines(result.stderr)).toEqual(["patchroll: apt-pre-install-pkgs: cannot read apt's hook data from fd 7, no record written; apt goes on, reconciliation will catch up"]);
+    expect(records()).toEqual([]);
+  });
+
+  it("exits 0 with one patchroll: line and no record when apt sends nothing", async () => {
+    const result = await runHook(PRE, ["--spool", spool], "");
+    expect(result.exitCode).toBe(0);
+    expect(patchrollLines(result.stderr)).toEqual([expect.stringMatching(/^patchroll: apt-pre-install-pkgs: apt did not send hook protocol version 3 /)]);
+    expect(records()).toEqual([]);
+  });
+
+  it("takes a relative --spool from the working dir and ignores a --timeout that is not a number of seconds", async () => {
+    for (const limit of ["0", "00", "soon", ""]) {
+      const result = await execa(PRE, ["--spool", "spool", "--timeout", limit], { cwd: dir, input: payload([]), reject: false, timeout: 30_000 });
+      expect(result.exitCode).toBe(0);
+      expect(result.stderr).toBe("");
+    }
+    expect(records()).toHaveLength(4);
+  });
+
+  it("keeps the last CommandLine::AsString (any case), an action line with blanks as sent, and no short line", async () => {
+    const text = ["VERSION 3", "CommandLine::AsString=apt-get%20one", "commandline::asstring=apt-get%20two", "APT::X=a=b", "", "short line", "p\t1.0  amd64 none < 2.0 amd64 none /x/p.deb", ""].join("\n");
+    const result = await runHook(PRE, ["--spool", spool], text);
+    expect(result.stderr).toBe("");
+    const body = readFileSync(join(spool, records()[0]!), "utf8");
+    expect(body).toContain("\ncommand-line apt-get%20two\naction p\t1.0  amd64 none < 2.0 amd64 none /x/p.deb\nend\n");
+    expect(body).not.toContain("short line");
+  });
+
   describe("capture", () => {
     // dash is installed on every Debian host; capturing it only adds hard links to its files.
     const dash = () => execa("dpkg-query", ["-W", "-f", "${Version} ${Architecture} ${Multi-Arch}", "dash"]).then((r) => r.stdout.split(" "));
@@ -159,5 +198,101 @@ describe("apt hooks, run directly", () => {
         rmSync(elsewhere, { recursive: true, force: true });
       }
     });
+  });
+});
+
+describe("the compiled hook", () => {
+  let compiled: HookVariant & { cleanup: () => void };
+  let sh: HookVariant & { cleanup: () => void };
+  let dir: string;
+
+  beforeAll(async () => {
+    compiled = await hookVariant("compiled");
+    sh = await hookVariant("sh");
+  });
+  afterAll(() => sh.cleanup());
+  beforeEach(() => {
+    dir = mkdtempSync("/var/tmp/patchroll-test-hooks-");
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const onlyRecord = (spool: string) => {
+    const names = readdirSync(spool);
+    expect(names).toHaveLength(1);
+    return { name: names[0]!, text: readFileSync(join(spool, names[0]!), "utf8") };
+  };
+
+  it("is what `npm run build` put under the hooks' names where a C compiler is", async () => {
+    const cc = await execa("sh", ["-c", "command -v cc"], { reject: false });
+    if (cc.exitCode !== 0) return; // the sh fallback is what such a machine runs: tested above
+    expect(isCompiled(compiled.pre)).toBe(true);
+    expect(statSync(compiled.post).ino).toBe(statSync(compiled.pre).ino);
+    expect(isCompiled(sh.pre)).toBe(false);
+  });
+
+  it("writes the same bytes as the sh hook for the same apt data: long lines, many actions, no final newline", async () => {
+    const actions = Array.from({ length: 3000 }, (_, i) => `lib${i} 1.${i} amd64 same < 1.${i + 1} amd64 same /var/cache/apt/archives/lib${i}_1.${i + 1}_amd64.deb`);
+    const commandLine = `CommandLine::AsString=apt-get%20install${"%20lib".repeat(40_000)}`;
+    const text = ["VERSION 3", "APT::Architecture=amd64", `Binary::apt::X=${"y".repeat(300_000)}`, commandLine, "", ...actions, "tail 1.0 all none < 2.0 all none **CONFIGURE**"].join("\n");
+    for (const [kind, args] of [["pre", ["--capture", join(dir, "capture")]], ["post", []]] as const) {
+      const texts: string[] = [];
+      for (const v of [compiled, sh]) {
+        const spool = join(dir, `${v.name}-${kind}`);
+        const result = await runHook(kind === "pre" ? v.pre : v.post, ["--spool", spool, ...args], text);
+        expect(result.stderr).toBe("");
+        const rec = onlyRecord(spool);
+        expect(rec.name).toMatch(new RegExp(`-${kind === "pre" ? "pre-install" : "post-invoke"}\\.rec$`));
+        texts.push(rec.text);
+      }
+      expect(texts[0]).toBe(texts[1]);
+      if (kind === "pre") expect(texts[0]!.split("\n").filter((l) => l.startsWith("action "))).toHaveLength(3001);
+    }
+  });
+
+  it("reads apt's data from a socket on the fd APT_HOOK_INFO_FD names, which the sh hook cannot reopen", async () => {
+    const spool = join(dir, "spool");
+    const child = spawn(compiled.pre, ["--spool", spool], { stdio: ["ignore", "pipe", "pipe", "pipe"], env: { ...process.env, APT_HOOK_INFO_FD: "3" } });
+    let stderr = "";
+    child.stderr?.on("data", (c: Buffer) => (stderr += c.toString()));
+    (child.stdio[3] as NodeJS.WritableStream).end(payload(["prdemo - - none < 1.0 all none /x/prdemo_1.0_all.deb"]));
+    const code = await new Promise((resolve) => child.on("close", resolve));
+    expect(code).toBe(0);
+    expect(stderr).toBe("");
+    expect(onlyRecord(spool).text).toContain("\naction prdemo - - none < 1.0 all none /x/prdemo_1.0_all.deb\nend\n");
+  });
+
+  it("writes no record for apt data larger than the daemon reads, and still reads it all", async () => {
+    const spool = join(dir, "spool");
+    const huge = `p 1.0 amd64 none < 2.0 amd64 none /x/${"p".repeat(17 * 1024 * 1024)}.deb`;
+    const result = await runHook(compiled.pre, ["--spool", spool], payload([huge, "q 1.0 all none < 2.0 all none /x/q.deb"]));
+    expect(result.exitCode).toBe(0);
+    expect(patchrollLines(result.stderr)).toEqual(["patchroll: apt-pre-install-pkgs: apt's hook data would make a spool record larger than 16 MiB (the daemon's limit), no record written; apt goes on, reconciliation will catch up"]);
+    expect(readdirSync(spool)).toEqual([]);
+  });
+
+  it("stops a capture that outlives an explicit --timeout, with one line, keeping the record it wrote", async () => {
+    // timeout(1) as the capture's runner, replaced by one that never returns.
+    const bin = join(dir, "bin");
+    mkdirSync(bin);
+    writeFileSync(join(bin, "timeout"), "#!/bin/sh\nexec sleep 30\n");
+    chmodSync(join(bin, "timeout"), 0o755);
+    const spool = join(dir, "spool");
+    const dash = (await execa("dpkg-query", ["-W", "-f", "${Version} ${Architecture} ${Multi-Arch}", "dash"])).stdout.split(" ");
+    const started = Date.now();
+    const result = await runHook(compiled.pre, ["--spool", spool, "--capture", join(dir, "capture"), "--timeout", "1"], payload([`dash ${dash[0]} ${dash[1]} ${dash[2]} < 99.0 ${dash[1]} ${dash[2]} /x/dash_99.0.deb`]), {
+      APT_HOOK_INFO_FD: "0", PATH: `${bin}:${process.env["PATH"] ?? "/usr/bin:/bin"}`,
+    });
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(result.exitCode).toBe(0);
+    expect(patchrollLines(result.stderr)).toEqual(["patchroll: apt-pre-install-pkgs did not finish within 1s and was stopped; apt goes on, reconciliation will catch up"]);
+    expect(onlyRecord(spool).text).toMatch(/\nend\n$/);
+  });
+
+  it("says what it is for when it runs under another name", async () => {
+    const other = join(dir, "patchroll-hook");
+    await execa("cp", [compiled.pre, other]);
+    const result = await runHook(other, ["--spool", join(dir, "spool")], payload([]));
+    expect(result.exitCode).toBe(0);
+    expect(patchrollLines(result.stderr)).toEqual([expect.stringMatching(/^patchroll: patchroll-hook: run as .*, it must be named apt-pre-install-pkgs or apt-post-invoke .*reconciliation will catch up$/)]);
   });
 });

@@ -10,6 +10,10 @@
 # about to be replaced into CAPTURE/PKG_OLDVER_ARCH/ so a container can be pinned to them later.
 # Always exits 0. The capture runs under timeout(1) with --timeout (default 5 s); an explicit --timeout also
 # bounds the whole hook (see hooks/hook-lib.sh for why the record path does without by default).
+#
+# The sh form of the hook, which hooks/build.sh installs as apt-pre-install-pkgs where no C compiler is; the
+# compiled hook (hooks/patchroll-hook.c) does the record path itself and runs THIS script for the capture
+# (capture mode below), under the same timeout(1) and environment as the sh hook's own re-run.
 
 LC_ALL=C
 export LC_ALL
@@ -65,7 +69,8 @@ capture_pkg() {
   printf 'patchroll: capture of %s %s failed (hard links from %s into %s: same filesystem? space?); no rollback pin for it\n' "$1" "$2" "$c_list" "$capture" >&2
 }
 
-# capture mode: the hook re-run by itself under timeout(1), "name oldver arch newver" lines on stdin.
+# capture mode: the hook re-run by itself (or run by the compiled hook) under timeout(1), "name oldver arch
+# newver" lines on stdin.
 if [ "${PATCHROLL_HOOK_CAPTURE:-}" = 1 ]; then
   set -- $PATCHROLL_HOOK_RUN
   boot=$1 rec=$2 apt_pid=$3 apt_start=$4
@@ -93,12 +98,14 @@ record_start pre-install || exit 0
 # When capturing it prints "apt PID START COMM", then "name oldver oldarch newver" for
 # every installed package a .deb will replace. `<&20`-style redirections of two-digit fds do not work in
 # dash, opening /dev/fd/N does; apt may hand over a socket, which cannot be reopened through /dev/fd, hence
-# fd 9 for stdin.
-if [ "${APT_HOOK_INFO_FD:-0}" = 0 ]; then
-  exec 9<&0
-elif ! exec 9< "/dev/fd/$APT_HOOK_INFO_FD"; then
-  say "$hook_name: cannot read apt's hook data from fd $APT_HOOK_INFO_FD, no record written"; exit 0
-fi
+# fd 9 for stdin. `command` keeps a failed `exec` redirection from ending the shell with status 2 (a special
+# builtin's error is fatal in POSIX sh), which would fail apt.
+info_fd=${APT_HOOK_INFO_FD:-0}
+if [ "$info_fd" = 0 ]; then
+  { command exec 9<&0; } 2>/dev/null
+else
+  { command exec 9< "/dev/fd/$info_fd"; } 2>/dev/null
+fi || { say "$hook_name: cannot read apt's hook data from fd $info_fd, no record written"; exit 0; }
 program='
   function find_apt(p,   depth, file, line, comm, f, pid, start, name) {
     while (p > 1 && depth++ < 32) {

@@ -9,7 +9,8 @@
 # nothing); what dpkg left behind is in /var/lib/dpkg/status, which the daemon can read itself: scanning
 # it here cost ~3 ms of CPU per dpkg run, more than all the rest of this hook's own work.
 # Always exits 0; runs no external command at all (see hooks/hook-lib.sh). An explicit --timeout SEC
-# bounds it with timeout(1).
+# bounds it with timeout(1). The sh form of the hook, which hooks/build.sh installs as apt-post-invoke where
+# no C compiler is; elsewhere apt runs the compiled one (hooks/patchroll-hook.c), which writes the same record.
 
 LC_ALL=C
 export LC_ALL
