@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prepares a fresh Debian 12 machine (as root) to build, demo and test patchroll: the Debian packages it
-# drives for real (LXC, Redis, apt tooling, unattended-upgrades, a C compiler for the demo library), npm,
-# and the project's own pinned Node.js runtime and libraries (`npm ci`). Idempotent.
+# drives for real (LXC, Redis, apt tooling, unattended-upgrades, a C compiler for the apt hooks and the demo
+# library), npm, and the project's own pinned Node.js runtime and libraries (`npm ci`). Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -16,6 +16,9 @@
 #
 # What it puts where (the paths the hooks, the unit and the default configuration agree on):
 #   PREFIX/...                          the program; /usr/bin/patchroll -> PREFIX/bin/patchroll
+#   PREFIX/hooks/apt-pre-install-pkgs,  the apt hooks, built here by hooks/build.sh: one static binary
+#     PREFIX/hooks/apt-post-invoke      from hooks/patchroll-hook.c, or the sh versions where no C compiler
+#                                       (cc) is (one line says so; rebuild with PREFIX/hooks/build.sh)
 #   /etc/patchroll/config.yaml          0640, every key commented out; never overwritten (the current
 #                                       template is PREFIX/deploy/config.yaml.template)
 #   /var/lib/patchroll                  0700 state (embedded Redis socket, pins, snapshots' metadata)
@@ -74,10 +77,11 @@ P=$D$prefix
 # 1. The program: built into a fresh tree next to the old one, then swapped in by two renames, so a
 #    hook or CLI run in between sees either the old or the new installation, never half of one. Skipped
 #    when the installed tree came from the same sources (the stamp hashes them), so that a re-run changes
-#    nothing under a running daemon.
+#    nothing under a running daemon. The stamp names the C compiler too: one installed later rebuilds the
+#    hooks compiled.
 changed=0
-stamp=$( (cd "$src" && { find dist/src dist/workers dist/native bin hooks docs deploy runbooks -type f 2>/dev/null; echo package.json; echo package-lock.json; echo README.md; } \
-  | LC_ALL=C sort | xargs sha256sum; echo "prefix $prefix") | sha256sum | cut -d' ' -f1)
+stamp=$( (cd "$src" && { find dist/src dist/workers dist/native bin hooks docs deploy runbooks -type f ! -name '.build-*' 2>/dev/null; echo package.json; echo package-lock.json; echo README.md; } \
+  | LC_ALL=C sort | xargs sha256sum; echo "prefix $prefix"; echo "cc $(command -v "${CC:-cc}" || echo none)") | sha256sum | cut -d' ' -f1)
 if [ -f "$P/.install-stamp" ] && [ "$(cat "$P/.install-stamp")" = "$stamp" ] && [ -x "$P/bin/patchroll" ]; then
   :
 else
@@ -90,6 +94,7 @@ else
   # prspawn (native/build.sh): absent where the checkout was built without a C compiler.
   if [ -d "$src/dist/native" ]; then cp -a "$src/dist/native" "$new/dist/"; fi
   cp -a "$src/bin" "$src/hooks" "$src/docs" "$new/"
+  sh "$src/hooks/build.sh" "$new/hooks"
   cp -a "$src/package.json" "$src/README.md" "$new/"
   if [ -d "$src/runbooks" ]; then cp -a "$src/runbooks" "$new/"; fi
   cp -a "$src/deploy/apt" "$src/deploy/systemd" "$src/deploy/logrotate" "$src/deploy/cron" "$src/deploy/lib" "$new/deploy/"

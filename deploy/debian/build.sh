@@ -7,7 +7,9 @@
 #   --out       where the .deb is written (default: dist-deb/ in the checkout)
 #   --compress  xz (default: smallest, ~1 min for the ~200 MB tree), zstd (seconds; Debian >= 12 and
 #               Ubuntu >= 21.10 install it), gzip, none
-# Prints the path of patchroll_VERSION_ARCH.deb. Architecture-specific: it ships the pinned Node.js binary.
+# Prints the path of patchroll_VERSION_ARCH.deb. Architecture-specific: it ships the pinned Node.js binary
+# and the apt hooks compiled on this machine (static: the target needs no compiler; where this machine has
+# none, the package ships the sh hooks and a line of hooks/build.sh on stderr says so).
 #
 # The files are laid out by deploy/install.sh --files-only (one source of truth for what goes where); the
 # maintainer scripts next to this file create the state dirs, keep the apt hook snippet out of apt's way

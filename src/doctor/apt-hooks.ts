@@ -1,4 +1,4 @@
-import { accessSync, constants } from "node:fs";
+import { accessSync, closeSync, constants, openSync, readSync } from "node:fs";
 import { resolve } from "node:path";
 import { execa } from "execa";
 import { captureDir } from "../intake/capture.js";
@@ -7,17 +7,27 @@ import type { DoctorCheck, Finding } from "./check.js";
 
 const INSTALL = "install the apt snippet: cp deploy/apt/50patchroll /etc/apt/apt.conf.d/50patchroll, with the hooks in /usr/lib/patchroll/hooks/ (the paths the snippet names)";
 
-function executable(path: string): boolean {
+/** What a hook program is: hooks/build.sh makes it the compiled hook, or the sh version where no C compiler was. */
+export type HookProgram = "missing" | "compiled" | "script";
+
+function inspectProgram(path: string): HookProgram {
   try {
     accessSync(path, constants.X_OK);
-    return true;
+    const fd = openSync(path, "r");
+    try {
+      const head = Buffer.alloc(4);
+      readSync(fd, head, 0, 4, 0);
+      return head.equals(Buffer.from("\x7fELF", "latin1")) ? "compiled" : "script";
+    } finally {
+      closeSync(fd);
+    }
   } catch {
-    return false;
+    return "missing";
   }
 }
 
-/** Judges apt's hook configuration against patchroll's (pure but for the executable test). */
-export function judgeAptHooks(apt: AptHookConfig, want: { spoolDir: string; stateDir: string }, isExecutable: (p: string) => boolean = executable): Finding[] {
+/** Judges apt's hook configuration against patchroll's (pure but for the look at the hook programs). */
+export function judgeAptHooks(apt: AptHookConfig, want: { spoolDir: string; stateDir: string }, inspect: (p: string) => HookProgram = inspectProgram): Finding[] {
   const findings: Finding[] = [];
   const pre = findHook(apt.preInstall, "apt-pre-install-pkgs");
   const post = findHook(apt.postInvoke, "apt-post-invoke");
@@ -25,7 +35,10 @@ export function judgeAptHooks(apt: AptHookConfig, want: { spoolDir: string; stat
   if (post === undefined) findings.push({ severity: "error", problem: "apt has no patchroll DPkg::Post-Invoke hook: the daemon cannot tell when an apt run is over and waits for a timeout", fix: INSTALL, runbook: "hook-warning" });
   for (const hook of [pre, post]) {
     if (hook === undefined) continue;
-    if (!isExecutable(hook.program)) findings.push({ severity: "error", problem: `apt runs ${hook.program}, which is missing or not executable: every apt run prints an error and no record is written`, fix: `install the hooks: install -m 0755 hooks/* ${hook.program.replace(/\/[^/]+$/, "/")}`, runbook: "hook-warning" });
+    const dir = hook.program.replace(/\/[^/]+$/, "");
+    const program = inspect(hook.program);
+    if (program === "missing") findings.push({ severity: "error", problem: `apt runs ${hook.program}, which is missing or not executable: every apt run prints an error and no record is written`, fix: `reinstall patchroll (deploy/install.sh or the .deb), or lay the hooks out there: sh hooks/build.sh ${dir}`, runbook: "hook-warning" });
+    else if (program === "script") findings.push({ severity: "warning", problem: `apt runs the sh version of ${hook.program} (no C compiler when the hooks were built): it adds about twice the time of the compiled hook to every dpkg run`, fix: `apt-get install gcc libc6-dev, then sh ${dir}/build.sh (or reinstall patchroll)`, runbook: "hook-warning" });
     if (hook.spool === undefined) findings.push({ severity: "error", problem: `the hook command "${hook.command}" has no --spool DIR: it writes no record`, fix: `add --spool ${want.spoolDir} to it in /etc/apt/apt.conf.d/50patchroll`, runbook: "hook-warning" });
     else if (resolve(hook.spool) !== resolve(want.spoolDir)) findings.push({ severity: "error", problem: `the hook writes to ${hook.spool} but the daemon reads spoolDir ${want.spoolDir}: no package change reaches patchroll`, fix: `make them agree: --spool ${want.spoolDir} in /etc/apt/apt.conf.d/50patchroll, or spoolDir: ${hook.spool} in the configuration`, runbook: "spool-backlog" });
   }

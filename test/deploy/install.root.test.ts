@@ -50,7 +50,7 @@ describe("deploy/install.sh into a staging root", () => {
 
   it("puts the program, its pinned Node.js and production libraries only under one prefix", async () => {
     const p = join(destdir, PREFIX);
-    for (const f of ["dist/src/cli/run.js", "dist/workers/finish-run.js", "dist/native/prspawn", "bin/patchroll", "hooks/apt-pre-install-pkgs", "hooks/apt-post-invoke", "hooks/hook-lib.sh", "package.json", "docs/configuration.md", "node_modules/node/bin/node", "node_modules/bullmq/package.json", "node_modules/zod/package.json"]) {
+    for (const f of ["dist/src/cli/run.js", "dist/workers/finish-run.js", "dist/native/prspawn", "bin/patchroll", "hooks/apt-pre-install-pkgs", "hooks/apt-post-invoke", "hooks/hook-lib.sh", "hooks/apt-pre-install-pkgs.sh", "package.json", "docs/configuration.md", "node_modules/node/bin/node", "node_modules/bullmq/package.json", "node_modules/zod/package.json"]) {
       expect(existsSync(join(p, f)), f).toBe(true);
     }
     for (const dev of ["vitest", "typescript", "fast-check", "testcontainers", "playwright-core", "@types/node"]) {
@@ -64,6 +64,19 @@ describe("deploy/install.sh into a staging root", () => {
     expect(version.exitCode, version.all).toBe(0);
     const node = await run(join(p, "node_modules/node/bin/node"), ["--version"]);
     expect(node.stdout).toMatch(/^v24\./);
+  });
+
+  it("builds the apt hooks into the prefix: one compiled binary under both names where a C compiler is", async () => {
+    const hooks = join(destdir, PREFIX, "hooks");
+    const compiled = (f: string) => readFileSync(join(hooks, f)).subarray(0, 4).equals(Buffer.from("\x7fELF", "latin1"));
+    if ((await run("sh", ["-c", "command -v cc"])).exitCode === 0) {
+      expect(compiled("apt-pre-install-pkgs")).toBe(true);
+      expect(sha(join(hooks, "apt-post-invoke"))).toBe(sha(join(hooks, "apt-pre-install-pkgs")));
+    } else {
+      expect(readFileSync(join(hooks, "apt-pre-install-pkgs"), "utf8")).toBe(readFileSync(join(checkout, "hooks/apt-pre-install-pkgs.sh"), "utf8"));
+    }
+    for (const f of ["apt-pre-install-pkgs", "apt-post-invoke"]) expect(mode(join(hooks, f))).toBe("0755");
+    expect(readdirSync(hooks).filter((f) => f.startsWith("."))).toEqual([]);
   });
 
   it("creates state, capture, spool, journal and config with tight modes; capture shares /usr's filesystem", () => {

@@ -13,7 +13,7 @@ CommandLine::AsString "apt-config dump";
 `;
 
 const want = { spoolDir: "/var/spool/patchroll", stateDir: "/var/lib/patchroll" };
-const exists = () => true;
+const exists = () => "compiled" as const;
 
 describe("apt hook configuration", () => {
   it("reads the guarded Post-Invoke of deploy/apt/50patchroll", () => {
@@ -37,7 +37,7 @@ describe("apt hook configuration", () => {
       expect.stringMatching(/no patchroll DPkg::Pre-Install-Pkgs hook/),
       expect.stringMatching(/no patchroll DPkg::Post-Invoke hook/),
     ]);
-    const findings = judgeAptHooks(parseAptConfigDump(dump("/srv/other", { version: false })), want, (p) => !p.endsWith("apt-post-invoke"));
+    const findings = judgeAptHooks(parseAptConfigDump(dump("/srv/other", { version: false })), want, (p) => (p.endsWith("apt-post-invoke") ? "missing" : "compiled"));
     expect(findings.map((f) => [f.severity, f.problem])).toEqual([
       ["error", expect.stringMatching(/writes to \/srv\/other but the daemon reads spoolDir \/var\/spool\/patchroll/)],
       ["error", expect.stringMatching(/apt-post-invoke, which is missing or not executable/)],
@@ -46,5 +46,14 @@ describe("apt hook configuration", () => {
       ["warning", expect.stringMatching(/captures no old package files/)],
     ]);
     for (const f of findings) expect(f.fix.length).toBeGreaterThan(10);
+  });
+
+  it("warns when apt runs the sh hooks rather than the compiled ones, and says how to build them", () => {
+    const findings = judgeAptHooks(parseAptConfigDump(dump("/var/spool/patchroll", { capture: "/var/lib/patchroll/capture" })), want, () => "script");
+    expect(findings.map((f) => [f.severity, f.problem])).toEqual([
+      ["warning", expect.stringMatching(/runs the sh version of \/usr\/lib\/patchroll\/hooks\/apt-pre-install-pkgs/)],
+      ["warning", expect.stringMatching(/runs the sh version of \/usr\/lib\/patchroll\/hooks\/apt-post-invoke/)],
+    ]);
+    expect(findings[0]!.fix).toBe("apt-get install gcc libc6-dev, then sh /usr/lib/patchroll/hooks/build.sh (or reinstall patchroll)");
   });
 });
