@@ -288,6 +288,16 @@ describe("the compiled hook", () => {
     expect(onlyRecord(spool).text).toMatch(/\nend\n$/);
   });
 
+  it("is laid out as the sh hooks, with one line saying so, where no C compiler is", async () => {
+    const out = join(dir, "hooks");
+    const result = await execa("sh", [join(compiled.dir, "build.sh"), out], { env: { CC: "patchroll-no-such-cc" } });
+    expect(result.stderr).toBe("hooks/build.sh: no C compiler (patchroll-no-such-cc): the apt hooks are the sh versions, about twice as slow (apt-get install gcc libc6-dev, then build again)");
+    for (const [name, from] of [["apt-pre-install-pkgs", "apt-pre-install-pkgs.sh"], ["apt-post-invoke", "apt-post-invoke.sh"], ["hook-lib.sh", "hook-lib.sh"]]) {
+      expect(readFileSync(join(out, name!), "utf8")).toBe(readFileSync(join(compiled.dir, from!), "utf8"));
+    }
+    expect(readdirSync(out).filter((f) => f.startsWith("."))).toEqual([]);
+  });
+
   it("says what it is for when it runs under another name", async () => {
     const other = join(dir, "patchroll-hook");
     await execa("cp", [compiled.pre, other]);
