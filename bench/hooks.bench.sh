@@ -3,10 +3,14 @@
 #   sh bench/hooks.bench.sh [N]   (npm run bench runs it; N >= 50, default 100)   root; installs and purges a
 #   throwaway package; leaves the machine as it was (needrestart's /run/needrestart/unpacked flag included).
 #
+# The hooks measured are the current sources, laid out by hooks/build.sh in a scratch dir: the compiled hook
+# (what apt runs where a C compiler built it) and the sh fallback (--sh), for comparison.
+#
 # 1. Per dpkg run, as apt runs the hooks: `/bin/sh -c "HOOK ARGS"` with a real v3 payload on stdin for
 #    DPkg::Pre-Install-Pkgs, then `/bin/sh -c "HOOK ARGS"` for DPkg::Post-Invoke; "without hooks" is apt
-#    running nothing. N rounds, each timing both hooks and an empty timing of the same kind, interleaved:
-#    median and p99 of (pre + post - empty) per round. If needrestart is installed (Debian's apt hook,
+#    running nothing. N rounds, each timing both hooks of each form, the floor any hook pays (the same two
+#    `/bin/sh -c` running /bin/true) and an empty timing of the same kind, interleaved: median and p99 of
+#    (pre + post - empty) per round. If needrestart is installed (Debian's apt hook,
 #    DPkg::Post-Invoke apt-pinvoke), its hook is timed the same way, for comparison (with the flag dpkg's
 #    status-logger leaves after an unpack, in list-only mode: NEEDRESTART_MODE=l, it restarts nothing).
 #    With perf(1), also the hooks' CPU time.
@@ -17,8 +21,10 @@
 set -euo pipefail
 n=${1:-100}
 [ "$n" -ge 50 ] || n=50
-hooks=$(cd "$(dirname "$0")/../hooks" && pwd)
+src_hooks=$(cd "$(dirname "$0")/../hooks" && pwd)
 work=$(mktemp -d /var/tmp/patchroll-bench-hooks-XXXXXX)
+hooks=$work/hooks
+sh_hooks=$work/sh-hooks
 pkg=prbench$$
 nr_flag=/run/needrestart/unpacked
 nr_flag_was=absent
@@ -29,6 +35,10 @@ cleanup() {
   if [ "$nr_flag_was" = present ]; then mkdir -p "${nr_flag%/*}" && touch "$nr_flag"; else rm -f "$nr_flag"; fi
 }
 trap cleanup EXIT INT TERM
+sh "$src_hooks/build.sh" "$hooks"
+sh "$src_hooks/build.sh" --sh "$sh_hooks"
+form=compiled
+head -c 4 "$hooks/apt-pre-install-pkgs" | grep -q ELF || form="sh (no C compiler)"
 
 nr_hook=
 if dpkg-query -W -f '${db:Status-Abbrev}' needrestart 2>/dev/null | grep -q '^ii' && [ -f /etc/apt/apt.conf.d/99needrestart ]; then
@@ -56,7 +66,7 @@ APT::Sandbox::User "root"; DPkg::Lock::Timeout "120";
 EOC
 done
 sed -e "s|/usr/lib/patchroll/hooks|$hooks|g" -e "s|/var/spool/patchroll|$work/spool|g" -e 's| --capture [^ ]*||' \
-  "$hooks/../deploy/apt/50patchroll" > "$work/hooked/parts/50patchroll"
+  "$src_hooks/../deploy/apt/50patchroll" > "$work/hooked/parts/50patchroll"
 [ -n "$nr_hook" ] && cp /etc/apt/apt.conf.d/99needrestart "$work/needrestart/parts/99needrestart"
 for v in $variants; do APT_CONFIG=$work/$v/apt.conf apt-get update -qq; done
 APT_CONFIG=$work/plain/apt.conf apt-get install -y -qq "$pkg" > /dev/null
@@ -66,27 +76,39 @@ printf 'VERSION 3\nAPT::Architecture=amd64\nCommandLine::AsString=apt-get%%20ins
 # Times are ${EPOCHREALTIME/./}: microseconds, read without starting a process.
 stats() { sort -n | awk -v what="$1" '{ v[NR] = $1 } END { i = int(NR * 0.99 + 0.999); if (i > NR) i = NR; printf "%s %.2f %.2f %d\n", what, v[int((NR + 1) / 2)] / 1000, v[i] / 1000, NR }'; }
 bench() { printf 'BENCH\thooks\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4"; }
-pre="$hooks/apt-pre-install-pkgs --spool $work/bspool"
-post="$hooks/apt-post-invoke --spool $work/bspool"
-
-# Part 1: per dpkg run, interleaved with an empty timing.
-: > "$work/t.run"; : > "$work/t.pre"; : > "$work/t.post"; : > "$work/t.empty"; : > "$work/t.nr"
+# Part 1: per dpkg run, both forms interleaved with an empty timing.
+: > "$work/t.empty"; : > "$work/t.nr"
+for f in c s t; do : > "$work/t.run.$f"; : > "$work/t.pre.$f"; : > "$work/t.post.$f"; done
 for ((i = 0; i < n; i++)); do
   a=${EPOCHREALTIME/./}; b=${EPOCHREALTIME/./}; empty=$((b - a))
-  a=${EPOCHREALTIME/./}; /bin/sh -c "$pre" < "$work/payload"; b=${EPOCHREALTIME/./}; /bin/sh -c "$post"; c=${EPOCHREALTIME/./}
-  echo $((b - a - empty)) >> "$work/t.pre"; echo $((c - b - empty)) >> "$work/t.post"; echo $((c - a - empty)) >> "$work/t.run"
   echo "$empty" >> "$work/t.empty"
-  rm -f "$work/bspool"/*.rec
+  for f in c s t; do
+    case $f in
+      c) pre_cmd="$hooks/apt-pre-install-pkgs --spool $work/bspool" post_cmd="$hooks/apt-post-invoke --spool $work/bspool" ;;
+      s) pre_cmd="$sh_hooks/apt-pre-install-pkgs --spool $work/bspool" post_cmd="$sh_hooks/apt-post-invoke --spool $work/bspool" ;;
+      t) pre_cmd=/bin/true post_cmd=/bin/true ;;
+    esac
+    a=${EPOCHREALTIME/./}; /bin/sh -c "$pre_cmd" < "$work/payload"
+    b=${EPOCHREALTIME/./}; /bin/sh -c "$post_cmd"; c=${EPOCHREALTIME/./}
+    echo $((b - a - empty)) >> "$work/t.pre.$f"; echo $((c - b - empty)) >> "$work/t.post.$f"; echo $((c - a - empty)) >> "$work/t.run.$f"
+    rm -f "$work/bspool"/*.rec
+  done
 done
-read -r _ run_med run_p99 _ < <(stats run < "$work/t.run")
-read -r _ pre_med pre_p99 _ < <(stats pre < "$work/t.pre")
-read -r _ post_med post_p99 _ < <(stats post < "$work/t.post")
-printf 'patchroll hooks per dpkg run (pre-install + post-invoke, as apt starts them): median %.2f ms, p99 %.2f ms (n=%d)\n' "$run_med" "$run_p99" "$n"
+read -r _ run_med run_p99 _ < <(stats run < "$work/t.run.c")
+read -r _ pre_med pre_p99 _ < <(stats pre < "$work/t.pre.c")
+read -r _ post_med post_p99 _ < <(stats post < "$work/t.post.c")
+read -r _ sh_med sh_p99 _ < <(stats sh < "$work/t.run.s")
+read -r _ floor_med floor_p99 _ < <(stats floor < "$work/t.run.t")
+printf 'patchroll hooks per dpkg run (pre-install + post-invoke, as apt starts them; %s): median %.2f ms, p99 %.2f ms (n=%d)\n' "$form" "$run_med" "$run_p99" "$n"
 printf '  apt-pre-install-pkgs: median %.2f ms, p99 %.2f ms; apt-post-invoke: median %.2f ms, p99 %.2f ms\n' "$pre_med" "$pre_p99" "$post_med" "$post_p99"
+printf '  the sh fallback (hooks/build.sh --sh), same rounds: median %.2f ms, p99 %.2f ms\n' "$sh_med" "$sh_p99"
+printf '  the floor of any hook (two `/bin/sh -c /bin/true`), same rounds: median %.2f ms, p99 %.2f ms\n' "$floor_med" "$floor_p99"
 bench "added per dpkg run (median)" "$run_med" ms "< 5"
 bench "added per dpkg run (p99)" "$run_p99" ms "< 20"
 bench "apt-pre-install-pkgs (median)" "$pre_med" ms "-"
 bench "apt-post-invoke (median)" "$post_med" ms "-"
+bench "sh fallback: added per dpkg run (median)" "$sh_med" ms "-"
+bench "floor, two sh -c /bin/true (median)" "$floor_med" ms "-"
 if [ -n "$nr_hook" ]; then
   for ((i = 0; i < n; i++)); do
     mkdir -p "${nr_flag%/*}"; touch "$nr_flag" # what dpkg's status-logger leaves after an unpack
