@@ -1,6 +1,6 @@
 /**
  * Rollout of 50 real containers (busybox httpd, bake 0), run as root:
- *   npm run build && node dist/bench/rollout.bench.js [--containers 50] [--runs 3]
+ *   npm run build && node dist/bench/rollout.bench.js [--containers 50] [--runs 5]
  * Orchestration overhead per container = (rollout wall time - lower bound) / containers, where the lower
  * bound is, per batch, the raw time to stop, start and see healthy all of the batch's containers at once
  * (measured right before each rollout). Also, in the same run: the seed's restart-everything-at-once, and
@@ -24,7 +24,7 @@ import { benchRow, percentile } from "./report.js";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 
-const { values } = parseArgs({ options: { containers: { type: "string", default: "50" }, runs: { type: "string", default: "3" } } });
+const { values } = parseArgs({ options: { containers: { type: "string", default: "50" }, runs: { type: "string", default: "5" } } });
 const N = Number(values.containers);
 const RUNS = Number(values.runs);
 
