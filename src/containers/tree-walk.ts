@@ -58,8 +58,11 @@ export async function walkTree(dir: string): Promise<Tree> {
 
 function walkSmall(dir: string): Tree | undefined {
   const root = Buffer.from(dir);
-  const tally = new Tally(lstatSync(root, { bigint: true }));
+  const top = lstatSync(root, { bigint: true });
+  const tally = new Tally(top);
   const listed: Buffer[] = [Buffer.alloc(0)];
+  // A single file is a tree of one.
+  if (!top.isDirectory()) return { bytes: Number(tally.bytes), files: 1, ...(top.isFile() ? { listed } : { listed: [] }) };
   const visit = (rel: Buffer): boolean => {
     for (const e of readdirSync(join(root, rel), { withFileTypes: true, encoding: "buffer" })) {
       const child = join(rel, e.name);

@@ -41,6 +41,12 @@ describe("walkTree", () => {
     expect(tree).toMatchObject(await du(root));
   });
 
+  it("takes a single file for a tree of one", async () => {
+    writeFileSync(join(dir, "single"), "x".repeat(5000));
+    const tree = await walkTree(join(dir, "single"));
+    expect(tree).toMatchObject({ ...(await du(join(dir, "single"))), listed: [Buffer.alloc(0)] });
+  });
+
   it("says what is wrong with a path that is not there", async () => {
     await expect(walkTree(join(dir, "missing"))).rejects.toMatchObject({ code: "ENOENT" });
   });
