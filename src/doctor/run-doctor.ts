@@ -5,10 +5,11 @@ import { hiddenPathsCheck } from "./hidden-paths.js";
 import { hostRootCheck } from "./host-root.js";
 import { redisCheck } from "./redis.js";
 import { secretExposureCheck } from "./secret-exposure.js";
+import { toolStarterCheck } from "./tool-starter.js";
 import { journalWritableCheck, spoolWritableCheck } from "./writable-dirs.js";
 
 /** Every check `patchroll doctor` runs, in the order it prints them. */
-export const DOCTOR_CHECKS: readonly DoctorCheck[] = [aptHooksCheck, hostRootCheck, redisCheck, spoolWritableCheck, journalWritableCheck, clockCheck, hiddenPathsCheck, secretExposureCheck];
+export const DOCTOR_CHECKS: readonly DoctorCheck[] = [aptHooksCheck, hostRootCheck, redisCheck, spoolWritableCheck, journalWritableCheck, clockCheck, hiddenPathsCheck, secretExposureCheck, toolStarterCheck];
 
 /**
  * Runs the checks one after the other (some attach to containers; none is slow enough to parallelise).

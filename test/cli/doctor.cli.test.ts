@@ -21,11 +21,13 @@ describe("patchroll doctor (built binary)", () => {
     const r = await patchroll(env.config, "--json", "doctor", "--apt-config", noHooks);
     expect(r.exitCode).toBe(EXIT.FINDINGS);
     const { checks } = DoctorJson.parse(JSON.parse(r.stdout));
-    expect(checks.map((c) => c.id)).toEqual(["apt-hooks", "host-root", "redis", "spool-writable", "journal-writable", "clock", "hidden-paths", "secret-exposure"]);
+    expect(checks.map((c) => c.id)).toEqual(["apt-hooks", "host-root", "redis", "spool-writable", "journal-writable", "clock", "hidden-paths", "secret-exposure", "tool-starter"]);
     const apt = checks.find((c) => c.id === "apt-hooks")!;
     expect(apt.findings.map((f) => f.problem)).toEqual([expect.stringMatching(/no patchroll DPkg::Pre-Install-Pkgs hook/), expect.stringMatching(/no patchroll DPkg::Post-Invoke hook/)]);
     expect(apt.findings[0]!.fix).toMatch(/50patchroll/);
     expect(checks.find((c) => c.id === "spool-writable")!.findings).toEqual([]);
+    // The CLI as built: its tools start through prspawn.
+    expect(checks.find((c) => c.id === "tool-starter")!.findings).toEqual([]);
     expect(checks.find((c) => c.id === "hidden-paths")!.skipped).toMatch(/no managed container/);
 
     const text = await patchroll(env.config, "doctor", "--apt-config", noHooks);
