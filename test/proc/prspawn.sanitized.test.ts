@@ -72,6 +72,15 @@ describe.skipIf(!HAVE_CC)("prspawn under the sanitizers", () => {
     await clean(p);
   });
 
+  it("reports its children when it was started with SIGCHLD ignored (the kernel would reap them unseen)", async () => {
+    // An ignored signal stays ignored across exec: perl sets it, then becomes prspawn.
+    const p = start(["perl", "-e", '$SIG{CHLD} = "IGNORE"; exec @ARGV or die']);
+    p.send(runFrame(1, ["/bin/sh", "-c", "exit 7"]));
+    await p.until((r) => r.some((x) => x.type === "X"), 5_000);
+    expect(p.replies.find((r) => r.type === "X")!.fields.slice(0, 2)).toEqual([7, 0]);
+    await clean(p);
+  });
+
   it.each([
     ["0", 0],
     ["larger than a request may be", 0xffffffff],
