@@ -588,8 +588,7 @@ static void pre_install(int argc, char **argv, const struct args *a) {
     say("%s: apt did not send hook protocol version 3 (set DPkg::Tools::Options::%s::Version \"3\"), no record written", hook_name, argv[0]);
     return;
   case PAYLOAD_TOO_LARGE:
-    say("%s: apt's hook data would make a spool record larger than %u MiB (the daemon's limit), no record written", hook_name, MAX_RECORD >> 20);
-    return;
+    goto too_large;
   case PAYLOAD_NO_MEMORY:
     say("%s: out of memory reading apt's hook data, no record written", hook_name);
     return;
@@ -607,12 +606,17 @@ static void pre_install(int argc, char **argv, const struct args *a) {
     say("%s: out of memory writing the spool record, no record written", hook_name);
     return;
   }
+  /* The daemon's limit is on the whole record: apt data just below it still makes one too large. */
+  if (text.len > MAX_RECORD) goto too_large;
   free(cmd.p);
   free(actions.p);
   int written = record_write(a, &r, &text, 1) == 0;
   free(text.p);
   if (written && caps.len > 0) run_capture(argc, argv, a, &r, apt, &caps);
   free(caps.p);
+  return;
+too_large:
+  say("%s: apt's hook data would make a spool record larger than %u MiB (the daemon's limit), no record written", hook_name, MAX_RECORD >> 20);
 }
 
 static void post_invoke(const struct args *a) {

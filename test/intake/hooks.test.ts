@@ -3,7 +3,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, s
 import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { parseSpoolRecord } from "../../src/intake/spool-record.js";
+import { MAX_SPOOL_RECORD_BYTES, parseSpoolRecord } from "../../src/intake/spool-record.js";
 import { HOOK_VARIANTS, type HookVariant, hookVariant, isCompiled, patchrollLines, payload, runHook } from "./hook-variants.js";
 
 /**
@@ -267,6 +267,17 @@ describe("the compiled hook", () => {
     const result = await runHook(compiled.pre, ["--spool", spool], payload([huge, "q 1.0 all none < 2.0 all none /x/q.deb"]));
     expect(result.exitCode).toBe(0);
     expect(patchrollLines(result.stderr)).toEqual(["patchroll: apt-pre-install-pkgs: apt's hook data would make a spool record larger than 16 MiB (the daemon's limit), no record written; apt goes on, reconciliation will catch up"]);
+    expect(readdirSync(spool)).toEqual([]);
+  });
+
+  it("writes no record the daemon would refuse when apt's data is just below its limit and the record's own lines take it over", async () => {
+    const spool = join(dir, "spool");
+    const head = "p 1.0 amd64 none < 2.0 amd64 none /x/";
+    // "action " + the line + "\n" is 100 bytes short of the limit; the boot, apt and end lines are more.
+    const line = `${head}${"p".repeat(MAX_SPOOL_RECORD_BYTES - 100 - "action \n".length - head.length - ".deb".length)}.deb`;
+    const result = await runHook(compiled.pre, ["--spool", spool], ["VERSION 3", "", line, ""].join("\n"));
+    expect(result.exitCode).toBe(0);
+    expect(patchrollLines(result.stderr)).toEqual([expect.stringContaining("would make a spool record larger than 16 MiB")]);
     expect(readdirSync(spool)).toEqual([]);
   });
 
