@@ -537,10 +537,11 @@ static void run_capture(int argc, char **argv, const struct args *a, const struc
     return;
   }
   if (pid == 0) {
-    /* dup2 clears close-on-exec on fd 0; SIGPIPE goes back to its default for the sh and its pipeline. */
+    /* dup2 clears close-on-exec on fd 0; SIGPIPE goes back to its default for the sh and its pipeline. A
+     * hook started with stdin closed got the pipe as fd 0 itself, where dup2 changes nothing. */
     signal(SIGPIPE, SIG_DFL);
     sigprocmask(SIG_SETMASK, &old, NULL);
-    if (dup2(pipefd[0], 0) < 0) _exit(127);
+    if (pipefd[0] == 0 ? fcntl(0, F_SETFD, 0) < 0 : dup2(pipefd[0], 0) < 0) _exit(127);
     execvp("timeout", cargv);
     _exit(errno == ENOENT ? 127 : 126);
   }

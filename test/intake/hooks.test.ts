@@ -177,6 +177,18 @@ describe.each(HOOK_VARIANTS)("apt hooks (%s), run directly", (variant) => {
       expect(readdirSync(capture).filter((f) => f.startsWith("."))).toEqual([]);
     });
 
+    it("captures when apt's data comes on another fd and the hook's stdin is closed", async () => {
+      const [version, arch, multi] = await dash();
+      const capture = join(dir, "capture");
+      const result = await execa("/bin/sh", ["-c", 'cat | "$0" "$@" 3<&0 0<&-', PRE, "--spool", spool, "--capture", capture], {
+        input: payload([`dash ${version} ${arch} ${multi} < 99.0 ${arch} ${multi} /x/dash_99.0.deb`]), reject: false, timeout: 30_000, env: { APT_HOOK_INFO_FD: "3" },
+      });
+      expect(result.exitCode).toBe(0);
+      expect(result.stderr).toBe("");
+      expect(readdirSync(capture)).toEqual([`dash_${version!.replaceAll(":", "%3a")}_${arch}`]);
+      expect(records()).toHaveLength(1);
+    });
+
     it("skips a package with too many files, with a note, and still writes the record", async () => {
       const [version, arch, multi] = await dash();
       const result = await runHook(PRE, ["--spool", spool, "--capture", join(dir, "capture"), "--capture-max-files", "2"], payload([`dash ${version} ${arch} ${multi} < 99.0 ${arch} ${multi} /x/dash_99.0.deb`]));
