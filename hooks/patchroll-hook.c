@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -368,6 +369,12 @@ static int next_line(struct reader *r) {
       ssize_t n = read(r->fd, r->chunk, sizeof r->chunk);
       if (n < 0) {
         if (errno == EINTR) continue;
+        /* An fd handed over non-blocking: giving up would leave apt writing into a closed pipe. */
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+          struct pollfd p = {.fd = r->fd, .events = POLLIN};
+          (void)poll(&p, 1, -1);
+          continue;
+        }
         return -1;
       }
       if (n == 0) return any; /* a last line without a newline is a line */

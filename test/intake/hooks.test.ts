@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, constants, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -280,6 +280,26 @@ describe("the compiled hook", () => {
     expect(result.exitCode).toBe(0);
     expect(patchrollLines(result.stderr)).toEqual(["patchroll: apt-pre-install-pkgs: apt's hook data would make a spool record larger than 16 MiB (the daemon's limit), no record written; apt goes on, reconciliation will catch up"]);
     expect(readdirSync(spool)).toEqual([]);
+  });
+
+  it("waits for apt's data on a non-blocking fd instead of giving up on the first EAGAIN", async () => {
+    const spool = join(dir, "spool");
+    const fifo = join(dir, "fifo");
+    await execa("mkfifo", [fifo]);
+    // The FIFO's read end, opened non-blocking, is the fd the hook is handed (its flags go along).
+    const readEnd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    const writeEnd = openSync(fifo, constants.O_WRONLY);
+    const child = spawn(compiled.pre, ["--spool", spool], { stdio: ["ignore", "pipe", "pipe", readEnd], env: { ...process.env, APT_HOOK_INFO_FD: "3" } });
+    closeSync(readEnd);
+    let stderr = "";
+    child.stderr?.on("data", (c: Buffer) => (stderr += c.toString()));
+    const code = new Promise((resolve) => child.on("close", resolve));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    writeSync(writeEnd, payload(["prdemo - - none < 1.0 all none /x/prdemo_1.0_all.deb"]));
+    closeSync(writeEnd);
+    expect(await code).toBe(0);
+    expect(stderr).toBe("");
+    expect(onlyRecord(spool).text).toContain("\naction prdemo - - none < 1.0 all none /x/prdemo_1.0_all.deb\nend\n");
   });
 
   it("writes no record the daemon would refuse when apt's data is just below its limit and the record's own lines take it over", async () => {
