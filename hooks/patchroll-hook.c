@@ -95,6 +95,9 @@ static size_t vline(char *out, const char *fmt, va_list ap) {
   memcpy(out, prefix, sizeof prefix - 1);
   int n = vsnprintf(out + sizeof prefix - 1, room + 1, fmt, ap);
   size_t len = n < 0 ? 0 : (size_t)n < room ? (size_t)n : room;
+  /* A newline from an argument would make two lines of one, the second counted as a line of its own. */
+  for (char *c = out + sizeof prefix - 1; c < out + sizeof prefix - 1 + len; c++)
+    if (*c == '\n' || *c == '\r') *c = ' ';
   memcpy(out + sizeof prefix - 1 + len, SUFFIX, sizeof SUFFIX - 1);
   return sizeof prefix - 1 + len + sizeof SUFFIX - 1;
 }

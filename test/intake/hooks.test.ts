@@ -341,6 +341,12 @@ describe("the compiled hook", () => {
     expect(readdirSync(out).filter((f) => f.startsWith("."))).toEqual([]);
   });
 
+  it("says what went wrong in one line also when an argument holds newlines", async () => {
+    const result = await runHook(compiled.pre, ["--spool", join(dir, "spool"), "--frobnicate\npatchroll: x\r"], payload([]));
+    expect(result.exitCode).toBe(0);
+    expect(result.stderr.split("\n")).toEqual([expect.stringMatching(/^patchroll: apt-pre-install-pkgs: unknown argument '--frobnicate patchroll: x ' .*reconciliation will catch up$/)]);
+  });
+
   it("says what it is for when it runs under another name", async () => {
     const other = join(dir, "patchroll-hook");
     await execa("cp", [compiled.pre, other]);
