@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -94,6 +95,9 @@ static size_t vline(char *out, const char *fmt, va_list ap) {
   memcpy(out, prefix, sizeof prefix - 1);
   int n = vsnprintf(out + sizeof prefix - 1, room + 1, fmt, ap);
   size_t len = n < 0 ? 0 : (size_t)n < room ? (size_t)n : room;
+  /* A newline from an argument would make two lines of one, the second counted as a line of its own. */
+  for (char *c = out + sizeof prefix - 1; c < out + sizeof prefix - 1 + len; c++)
+    if (*c == '\n' || *c == '\r') *c = ' ';
   memcpy(out + sizeof prefix - 1 + len, SUFFIX, sizeof SUFFIX - 1);
   return sizeof prefix - 1 + len + sizeof SUFFIX - 1;
 }
@@ -368,6 +372,12 @@ static int next_line(struct reader *r) {
       ssize_t n = read(r->fd, r->chunk, sizeof r->chunk);
       if (n < 0) {
         if (errno == EINTR) continue;
+        /* An fd handed over non-blocking: giving up would leave apt writing into a closed pipe. */
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+          struct pollfd p = {.fd = r->fd, .events = POLLIN};
+          (void)poll(&p, 1, -1);
+          continue;
+        }
         return -1;
       }
       if (n == 0) return any; /* a last line without a newline is a line */
@@ -537,10 +547,11 @@ static void run_capture(int argc, char **argv, const struct args *a, const struc
     return;
   }
   if (pid == 0) {
-    /* dup2 clears close-on-exec on fd 0; SIGPIPE goes back to its default for the sh and its pipeline. */
+    /* dup2 clears close-on-exec on fd 0; SIGPIPE goes back to its default for the sh and its pipeline. A
+     * hook started with stdin closed got the pipe as fd 0 itself, where dup2 changes nothing. */
     signal(SIGPIPE, SIG_DFL);
     sigprocmask(SIG_SETMASK, &old, NULL);
-    if (dup2(pipefd[0], 0) < 0) _exit(127);
+    if (pipefd[0] == 0 ? fcntl(0, F_SETFD, 0) < 0 : dup2(pipefd[0], 0) < 0) _exit(127);
     execvp("timeout", cargv);
     _exit(errno == ENOENT ? 127 : 126);
   }
@@ -577,27 +588,27 @@ static void pre_install(int argc, char **argv, const struct args *a) {
     say("%s: cannot read apt's hook data from fd %s, no record written", hook_name, info);
     return;
   }
-  struct buf cmd = {0}, actions = {0}, caps = {0};
+  /* Freed on every way out, although the process ends next: the sanitizer builds' leak check (the
+   * tests) must see only real leaks. */
+  struct buf cmd = {0}, actions = {0}, caps = {0}, text = {0};
+  char apt[128];
   switch (read_payload(fd, a->capture[0] != '\0', &cmd, &actions, &caps)) {
   case PAYLOAD_OK:
     break;
   case PAYLOAD_READ_ERROR:
     say("%s: could not read apt's hook data, no record written", hook_name);
-    return;
+    goto out;
   case PAYLOAD_NOT_V3:
     say("%s: apt did not send hook protocol version 3 (set DPkg::Tools::Options::%s::Version \"3\"), no record written", hook_name, argv[0]);
-    return;
+    goto out;
   case PAYLOAD_TOO_LARGE:
-    say("%s: apt's hook data would make a spool record larger than %u MiB (the daemon's limit), no record written", hook_name, MAX_RECORD >> 20);
-    return;
+    goto too_large;
   case PAYLOAD_NO_MEMORY:
     say("%s: out of memory reading apt's hook data, no record written", hook_name);
-    return;
+    goto out;
   }
 
-  char apt[128];
   apt_of_parent(apt, sizeof apt);
-  struct buf text = {0};
   int ok = adds(&text, "patchroll-spool 1\nkind pre-install\nboot ") == 0 && adds(&text, r.boot) == 0 && adds(&text, "\napt ") == 0 && adds(&text, apt) == 0 && adds(&text, "\n") == 0;
   /* awk's `if (cmd != "")`: an empty command line is left out */
   if (ok && cmd.len > 0) ok = adds(&text, "command-line ") == 0 && add(&text, cmd.p, cmd.len) == 0 && adds(&text, "\n") == 0;
@@ -605,14 +616,26 @@ static void pre_install(int argc, char **argv, const struct args *a) {
   if (ok) ok = adds(&text, "end\n") == 0;
   if (!ok) {
     say("%s: out of memory writing the spool record, no record written", hook_name);
-    return;
+    goto out;
   }
+  /* The daemon's limit is on the whole record: apt data just below it still makes one too large. */
+  if (text.len > MAX_RECORD) goto too_large;
   free(cmd.p);
   free(actions.p);
-  int written = record_write(a, &r, &text, 1) == 0;
-  free(text.p);
-  if (written && caps.len > 0) run_capture(argc, argv, a, &r, apt, &caps);
+  cmd.p = actions.p = NULL;
+  if (record_write(a, &r, &text, 1) == 0 && caps.len > 0) {
+    free(text.p);
+    text.p = NULL;
+    run_capture(argc, argv, a, &r, apt, &caps);
+  }
+  goto out;
+too_large:
+  say("%s: apt's hook data would make a spool record larger than %u MiB (the daemon's limit), no record written", hook_name, MAX_RECORD >> 20);
+out:
+  free(cmd.p);
+  free(actions.p);
   free(caps.p);
+  free(text.p);
 }
 
 static void post_invoke(const struct args *a) {

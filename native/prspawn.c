@@ -292,6 +292,9 @@ static void finish(size_t i) {
 
 int main(void) {
 	signal(SIGPIPE, SIG_IGN);
+	/* An ignored SIGCHLD survives exec: the kernel would then reap the children itself, before pidfd_open
+	 * and waitpid could see them. */
+	signal(SIGCHLD, SIG_DFL);
 	/* Whatever the daemon's own parent left open without close-on-exec must not reach the tools. */
 	close_range(3, ~0U, 0);
 	if (set_nonblock_cloexec(0) < 0 || set_nonblock_cloexec(1) < 0) die("fcntl on stdin/stdout");
@@ -347,6 +350,9 @@ int main(void) {
 				finish(i);
 			}
 		}
-		if (fds[0].revents && !read_requests()) return 0;
+		if (fds[0].revents && !read_requests()) {
+			free(fds); /* the only allocation no global holds: a leak checker would report it */
+			return 0;
+		}
 	}
 }

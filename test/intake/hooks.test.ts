@@ -1,9 +1,9 @@
 import { spawn } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, constants, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { parseSpoolRecord } from "../../src/intake/spool-record.js";
+import { MAX_SPOOL_RECORD_BYTES, parseSpoolRecord } from "../../src/intake/spool-record.js";
 import { HOOK_VARIANTS, type HookVariant, hookVariant, isCompiled, patchrollLines, payload, runHook } from "./hook-variants.js";
 
 /**
@@ -177,6 +177,18 @@ describe.each(HOOK_VARIANTS)("apt hooks (%s), run directly", (variant) => {
       expect(readdirSync(capture).filter((f) => f.startsWith("."))).toEqual([]);
     });
 
+    it("captures when apt's data comes on another fd and the hook's stdin is closed", async () => {
+      const [version, arch, multi] = await dash();
+      const capture = join(dir, "capture");
+      const result = await execa("/bin/sh", ["-c", 'cat | "$0" "$@" 3<&0 0<&-', PRE, "--spool", spool, "--capture", capture], {
+        input: payload([`dash ${version} ${arch} ${multi} < 99.0 ${arch} ${multi} /x/dash_99.0.deb`]), reject: false, timeout: 30_000, env: { APT_HOOK_INFO_FD: "3" },
+      });
+      expect(result.exitCode).toBe(0);
+      expect(result.stderr).toBe("");
+      expect(readdirSync(capture)).toEqual([`dash_${version!.replaceAll(":", "%3a")}_${arch}`]);
+      expect(records()).toHaveLength(1);
+    });
+
     it("skips a package with too many files, with a note, and still writes the record", async () => {
       const [version, arch, multi] = await dash();
       const result = await runHook(PRE, ["--spool", spool, "--capture", join(dir, "capture"), "--capture-max-files", "2"], payload([`dash ${version} ${arch} ${multi} < 99.0 ${arch} ${multi} /x/dash_99.0.deb`]));
@@ -270,6 +282,37 @@ describe("the compiled hook", () => {
     expect(readdirSync(spool)).toEqual([]);
   });
 
+  it("waits for apt's data on a non-blocking fd instead of giving up on the first EAGAIN", async () => {
+    const spool = join(dir, "spool");
+    const fifo = join(dir, "fifo");
+    await execa("mkfifo", [fifo]);
+    // The FIFO's read end, opened non-blocking, is the fd the hook is handed (its flags go along).
+    const readEnd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    const writeEnd = openSync(fifo, constants.O_WRONLY);
+    const child = spawn(compiled.pre, ["--spool", spool], { stdio: ["ignore", "pipe", "pipe", readEnd], env: { ...process.env, APT_HOOK_INFO_FD: "3" } });
+    closeSync(readEnd);
+    let stderr = "";
+    child.stderr?.on("data", (c: Buffer) => (stderr += c.toString()));
+    const code = new Promise((resolve) => child.on("close", resolve));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    writeSync(writeEnd, payload(["prdemo - - none < 1.0 all none /x/prdemo_1.0_all.deb"]));
+    closeSync(writeEnd);
+    expect(await code).toBe(0);
+    expect(stderr).toBe("");
+    expect(onlyRecord(spool).text).toContain("\naction prdemo - - none < 1.0 all none /x/prdemo_1.0_all.deb\nend\n");
+  });
+
+  it("writes no record the daemon would refuse when apt's data is just below its limit and the record's own lines take it over", async () => {
+    const spool = join(dir, "spool");
+    const head = "p 1.0 amd64 none < 2.0 amd64 none /x/";
+    // "action " + the line + "\n" is 100 bytes short of the limit; the boot, apt and end lines are more.
+    const line = `${head}${"p".repeat(MAX_SPOOL_RECORD_BYTES - 100 - "action \n".length - head.length - ".deb".length)}.deb`;
+    const result = await runHook(compiled.pre, ["--spool", spool], ["VERSION 3", "", line, ""].join("\n"));
+    expect(result.exitCode).toBe(0);
+    expect(patchrollLines(result.stderr)).toEqual([expect.stringContaining("would make a spool record larger than 16 MiB")]);
+    expect(readdirSync(spool)).toEqual([]);
+  });
+
   it("stops a capture that outlives an explicit --timeout, with one line, keeping the record it wrote", async () => {
     // timeout(1) as the capture's runner, replaced by one that never returns.
     const bin = join(dir, "bin");
@@ -296,6 +339,12 @@ describe("the compiled hook", () => {
       expect(readFileSync(join(out, name!), "utf8")).toBe(readFileSync(join(compiled.dir, from!), "utf8"));
     }
     expect(readdirSync(out).filter((f) => f.startsWith("."))).toEqual([]);
+  });
+
+  it("says what went wrong in one line also when an argument holds newlines", async () => {
+    const result = await runHook(compiled.pre, ["--spool", join(dir, "spool"), "--frobnicate\npatchroll: x\r"], payload([]));
+    expect(result.exitCode).toBe(0);
+    expect(result.stderr.split("\n")).toEqual([expect.stringMatching(/^patchroll: apt-pre-install-pkgs: unknown argument '--frobnicate patchroll: x ' .*reconciliation will catch up$/)]);
   });
 
   it("says what it is for when it runs under another name", async () => {
