@@ -206,7 +206,18 @@ static void run(const unsigned char *p, uint32_t n) {
 	close(pe[1]);
 	if (r != 0) { close(po[0]); close(pe[0]); reply_short('F', id, (uint32_t)r); return; }
 	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	if (pidfd < 0 || set_nonblock_cloexec(po[0]) < 0 || set_nonblock_cloexec(pe[0]) < 0) die("pidfd_open or fcntl");
+	if (pidfd < 0 || set_nonblock_cloexec(po[0]) < 0 || set_nonblock_cloexec(pe[0]) < 0) {
+		/* Out of fds, say: a child that cannot be watched is stopped at once and the run reported as not
+		 * started (dying here would leave the daemon unsure whether the tool ran). */
+		int e = errno;
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		if (pidfd >= 0) close(pidfd);
+		close(po[0]);
+		close(pe[0]);
+		reply_short('F', id, (uint32_t)e);
+		return;
+	}
 
 	struct child *c = calloc(1, sizeof *c);
 	if (!c) die("out of memory");
@@ -297,6 +308,11 @@ int main(void) {
 	signal(SIGCHLD, SIG_DFL);
 	/* Whatever the daemon's own parent left open without close-on-exec must not reach the tools. */
 	close_range(3, ~0U, 0);
+	/* pidfd_open(2) (Linux 5.3) watches the children; without it, exit before starting any tool, so the
+	 * daemon starts them itself. */
+	int self = (int)syscall(SYS_pidfd_open, getpid(), 0);
+	if (self < 0) die("pidfd_open, needed to watch the tools (Linux >= 5.3)");
+	close(self);
 	if (set_nonblock_cloexec(0) < 0 || set_nonblock_cloexec(1) < 0) die("fcntl on stdin/stdout");
 	struct pollfd *fds = NULL;
 	size_t capfds = 0;
