@@ -47,13 +47,14 @@ async function configGet(client: Redis, name: string): Promise<string | undefine
 
 /** Parses an INFO reply (`key:value` lines, `# Section` headers) into a flat map. */
 export function parseRedisInfo(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
+  const pairs: [string, string][] = [];
   for (const line of text.split(/\r?\n/)) {
     if (line === "" || line.startsWith("#")) continue;
     const colon = line.indexOf(":");
-    if (colon > 0) out[line.slice(0, colon)] = line.slice(colon + 1);
+    if (colon > 0) pairs.push([line.slice(0, colon), line.slice(colon + 1)]);
   }
-  return out;
+  // fromEntries defines own properties: a key such as "__proto__" is a key, not the object's prototype.
+  return Object.fromEntries(pairs);
 }
 
 /**

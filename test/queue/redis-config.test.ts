@@ -63,6 +63,10 @@ describe("Redis INFO and health policy", () => {
     expect(parseRedisInfo(info)).toEqual({ redis_version: "7.0.15", executable: "/usr/bin/redis-server", used_memory: "939352", maxmemory_policy: "noeviction" });
   });
 
+  it("keeps a key named __proto__ as a key", () => {
+    expect(Object.keys(parseRedisInfo("__proto__:x\r\nrole:master"))).toEqual(["__proto__", "role"]);
+  });
+
   it("round-trips any key:value lines", () => {
     const key = fc.stringMatching(/^[a-z_]{1,20}$/);
     const value = fc.stringMatching(/^[^\r\n]{0,30}$/);
