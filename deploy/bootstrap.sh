@@ -23,9 +23,9 @@ if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then systemctl
 
 if [ ! -x node_modules/node/bin/node ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "bootstrap: npm ci (pins Node.js $(node -p 'require("./package.json").dependencies.node' 2>/dev/null || echo 24))"
-  # npm 11 can reject its own lock file when an optional platform package (msgpackr-extract's darwin and
-  # win32 builds) is not served by the registry (npm/cli#9846); `npm install` then installs the same
-  # locked versions without rewriting the lock.
-  npm ci --no-fund --no-audit --loglevel=error 2>/dev/null || npm install --no-fund --no-audit --loglevel=error
+  # The lock file records every optional platform package (msgpackr-extract's darwin, win32 and linux
+  # builds), so `npm ci` accepts it with Debian 12's npm 9 and with npm 11; its errors are shown and stop
+  # the set-up, and it never rewrites the lock file.
+  npm ci --no-fund --no-audit --loglevel=error
 fi
 echo "bootstrap: ready ($(node_modules/node/bin/node --version), $(lxc-start --version 2>/dev/null | head -1 | sed 's/^/lxc /'), $(redis-server --version | cut -d' ' -f3))"
