@@ -2,6 +2,7 @@ import type { Redis } from "ioredis";
 import type { Config } from "../config/schema.js";
 import type { AptEvent } from "../intake/apt-event.js";
 import type { EventStore } from "../intake/event-store.js";
+import { netChanges } from "../intake/package-change.js";
 import { hostKey } from "../queue/names.js";
 import type { Queues } from "../queue/queues.js";
 
@@ -33,15 +34,10 @@ export async function mergedInto(redis: Redis, ns: NS, rolloutId: string): Promi
   return (await redis.get(mergedKey(ns, rolloutId))) ?? undefined;
 }
 
-/** One event's worth of packages for several events: the first `from` and the last `to` of each package. */
+/**
+ * One event's worth of packages for several events, oldest first: each package's net change over them
+ * ({@link netChanges}), so a remove and a reinstall of the same version is a reinstall, which restarts.
+ */
 export function combinePackages(events: readonly Pick<AptEvent, "packages">[]): AptEvent["packages"] {
-  const byKey = new Map<string, AptEvent["packages"][number]>();
-  for (const e of events) {
-    for (const p of e.packages) {
-      const key = `${p.name}:${p.arch}`;
-      const prev = byKey.get(key);
-      byKey.set(key, prev === undefined ? p : { ...p, from: prev.from });
-    }
-  }
-  return [...byKey.values()];
+  return netChanges(events.flatMap((e) => e.packages));
 }
