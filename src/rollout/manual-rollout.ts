@@ -5,8 +5,7 @@ import type { Config } from "../config/schema.js";
 import type { AptEvent, PackageChange } from "../intake/apt-event.js";
 import { EventStore } from "../intake/event-store.js";
 import type { Queues } from "../queue/queues.js";
-import { queueRollout } from "../../workers/rollout.js";
-import { rolloutIdFor } from "./rollout-id.js";
+import { ensureRollout } from "./ensure-rollout.js";
 
 /** A package named by an operator, as the change it stands for: its installed version, "reinstalled". */
 async function asReinstall(name: string): Promise<PackageChange> {
@@ -38,8 +37,7 @@ export async function startManualRollout(
   };
   const events = new EventStore(redis, config);
   await events.saveEvent(event);
-  const { rolloutId } = await events.claimRollout(event.id, rolloutIdFor(event));
-  await beforeQueue?.(rolloutId);
-  await queueRollout(queues, event.id, rolloutId);
-  return { eventId: event.id, rolloutId };
+  const queued = await ensureRollout({ events, queues, config }, event, { requested: true, ...(beforeQueue !== undefined ? { beforeQueue } : {}) });
+  // Never undefined: a requested rollout is always queued.
+  return { eventId: event.id, rolloutId: queued!.rolloutId };
 }

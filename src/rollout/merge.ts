@@ -3,6 +3,7 @@ import type { Config } from "../config/schema.js";
 import type { AptEvent } from "../intake/apt-event.js";
 import type { EventStore } from "../intake/event-store.js";
 import { netChanges } from "../intake/package-change.js";
+import { ROLLOUT_JOB, RolloutJob } from "../queue/jobs/rollout.js";
 import { hostKey } from "../queue/names.js";
 import type { Queues } from "../queue/queues.js";
 
@@ -19,8 +20,11 @@ export async function absorbWaitingRollouts(redis: Redis, queues: Queues, events
   const waiting = await queues.rollouts.getJobs(["waiting", "delayed", "prioritized"]);
   const absorbed: { rolloutId: string; event: AptEvent }[] = [];
   for (const job of waiting) {
-    const other = job.data as { rolloutId?: string; eventId?: string };
-    if (other.rolloutId === undefined || other.eventId === undefined || other.rolloutId === rolloutId) continue;
+    // A job whose payload the schema refuses is not folded in: its own run fails it, saying why.
+    const parsed = job.name === ROLLOUT_JOB ? RolloutJob.safeParse(job.data) : undefined;
+    if (parsed?.success !== true) continue;
+    const other = parsed.data;
+    if (other.rolloutId === rolloutId) continue;
     const event = await events.getEvent(other.eventId);
     if (event === undefined) continue;
     if ((await redis.set(mergedKey(ns, other.rolloutId), rolloutId, "NX")) !== "OK") continue;
