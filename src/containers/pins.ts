@@ -1,8 +1,9 @@
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, statSync, lstatSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, lstatSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { execa } from "execa";
 import { z } from "zod";
 import type { AptEvent } from "../intake/apt-event.js";
+import { writeFileDurable } from "../fs/durable-file.js";
 import { captureRoot } from "../intake/capture.js";
 
 /** A container deliberately running old package files after a rollback. */
@@ -72,8 +73,7 @@ export async function pinOldFiles(o: { stateDir: string; container: string; delt
   const pin: Pin = { v: 1, container: o.container, rollout: o.rolloutId, createdAt: new Date().toISOString(), packages, paths };
   const file = pinFile(o.stateDir, o.container);
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-  writeFileSync(`${file}.tmp`, `${JSON.stringify(pin, null, 2)}\n`);
-  renameSync(`${file}.tmp`, file);
+  await writeFileDurable(file, `${JSON.stringify(pin, null, 2)}\n`);
   const note = missing.length > 0 ? `; not captured: ${missing.join(", ")}` : "";
   return { pinned: true, detail: `${packages.map((p) => `${p.name} ${p.version}`).join(", ")} (${paths.length} files)${note}` };
 }

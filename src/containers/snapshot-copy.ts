@@ -1,4 +1,5 @@
-import { lstat, open } from "node:fs/promises";
+import { lstat } from "node:fs/promises";
+import { syncPath } from "../fs/durable-file.js";
 import { runTool, type ToolResult } from "../proc/run-tool.js";
 import { type Tree, walkTree } from "./tree-walk.js";
 
@@ -57,27 +58,13 @@ export async function syncFilesystem(path: string, timeoutMs: number, tree?: Tre
   // tree costs about one commit instead of one per file.
   let next = 0;
   const worker = async () => {
-    while (next < entries.length) await fsyncPath(entries[next++]!.path);
+    while (next < entries.length) await syncPath(entries[next++]!.path);
   };
   await Promise.all(Array.from({ length: Math.min(SYNC_PARALLEL, entries.length) }, worker));
 }
 
 const SYNC_PARALLEL = 8;
 
-/** fsync(2) through a read-only descriptor (fsync works on one; nothing is opened for writing). */
-async function fsyncPath(path: Buffer | string): Promise<void> {
-  const fh = await open(path, "r");
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-/** fsync(2) of a directory, so a rename or an unlink inside it survives a power cut. */
-export function fsyncDir(dir: string): Promise<void> {
-  return fsyncPath(dir);
-}
 
 /**
  * Removes a tree with `rm -rf --one-file-system`, which copes with any file name (non-UTF-8 bytes too)

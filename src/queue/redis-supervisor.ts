@@ -1,9 +1,10 @@
 import { EventEmitter } from "node:events";
-import { chmod, mkdir, rename, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, rm } from "node:fs/promises";
 import { createInterface } from "node:readline";
 import { execa, type ResultPromise } from "execa";
 import { Redis } from "ioredis";
 import { PatchrollError } from "../errors/patchroll-error.js";
+import { writeFileDurable } from "../fs/durable-file.js";
 import type { Logger } from "../log/logger.js";
 import { embeddedRedisPaths, renderRedisConfig, restartDelayMs, type EmbeddedRedisPaths } from "./redis-config.js";
 import { clearStaleRedis } from "./redis-stale.js";
@@ -92,9 +93,7 @@ export class RedisSupervisor extends EventEmitter<RedisSupervisorEvents> {
     try {
       await mkdir(this.paths.dir, { recursive: true, mode: 0o700 });
       await chmod(this.paths.dir, 0o700);
-      const tmp = `${this.paths.configFile}.tmp`;
-      await writeFile(tmp, renderRedisConfig(this.paths), { mode: 0o600 });
-      await rename(tmp, this.paths.configFile);
+      await writeFileDurable(this.paths.configFile, renderRedisConfig(this.paths), { mode: 0o600 });
       await clearStaleRedis(this.paths, this.logger, this.opts.stopTimeoutMs);
       await this.launch();
     } catch (err) {
