@@ -1,6 +1,7 @@
 import { lstat } from "node:fs/promises";
 import { syncPath } from "../fs/durable-file.js";
-import { runTool, type ToolResult } from "../proc/run-tool.js";
+import { runTool } from "../proc/run-tool.js";
+import { failure } from "../proc/tool-failure.js";
 import { type Tree, walkTree } from "./tree-walk.js";
 
 /** Called with the pid of the `cp` process as soon as it runs (tests use it to kill the copy mid-way). */
@@ -84,12 +85,4 @@ export async function pathExists(path: string): Promise<boolean> {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return false;
     throw err;
   }
-}
-
-/** Why a tool failed, in a few words: timed out, killed, or its first lines of complaint. */
-export function failure(r: ToolResult): string {
-  if (r.timedOut) return "timed out";
-  if (r.signal !== undefined) return `killed by ${r.signal}`;
-  const stderr = r.stderr.trim().split("\n").slice(0, 5).join("; ");
-  return stderr !== "" ? `${stderr} (exit ${r.exitCode ?? "?"})` : `exit ${r.exitCode ?? "?"}`;
 }

@@ -1,15 +1,15 @@
 import { randomBytes } from "node:crypto";
-import { execa } from "execa";
 import type { Redis } from "ioredis";
 import type { Config } from "../config/schema.js";
 import type { AptEvent, PackageChange } from "../intake/apt-event.js";
 import { EventStore } from "../intake/event-store.js";
+import { runTool } from "../proc/run-tool.js";
 import type { Queues } from "../queue/queues.js";
 import { ensureRollout } from "./ensure-rollout.js";
 
 /** A package named by an operator, as the change it stands for: its installed version, "reinstalled". */
 async function asReinstall(name: string): Promise<PackageChange> {
-  const r = await execa("dpkg-query", ["-W", "-f=${Version} ${Architecture}", "--", name], { reject: false, timeout: 10_000 });
+  const r = await runTool("dpkg-query", ["-W", "-f=${Version} ${Architecture}", "--", name], { timeoutMs: 10_000 }).result;
   const [version, arch] = r.exitCode === 0 ? r.stdout.trim().split(" ") : [];
   return { name, arch: arch || "all", from: version || null, to: version || null, action: "reinstall" };
 }
