@@ -7,6 +7,7 @@ import { PatchrollError } from "../errors/patchroll-error.js";
 import { writeFileDurable } from "../fs/durable-file.js";
 import type { Logger } from "../log/logger.js";
 import { embeddedRedisPaths, renderRedisConfig, restartDelayMs, type EmbeddedRedisPaths } from "./redis-config.js";
+import { redisLineLevel } from "./redis-log-line.js";
 import { clearStaleRedis } from "./redis-stale.js";
 
 /** How redis-server is spawned (see launch()). */
@@ -129,8 +130,7 @@ export class RedisSupervisor extends EventEmitter<RedisSupervisorEvents> {
     const startedAt = Date.now();
     const redisLog = this.logger.child({ component: "redis", pid: child.pid });
     if (child.all !== undefined) {
-      // Redis marks warnings with "#" after the timestamp ("pid:M 23 Nov 2026 06:14:23.783 # msg").
-      createInterface({ input: child.all }).on("line", (line) => (/^\d+:\w \S+ \w+ \d+ [\d:.]+ # /.test(line) ? redisLog.warn(line) : redisLog.info(line)));
+      createInterface({ input: child.all }).on("line", (line) => redisLog[redisLineLevel(line)](line));
     }
     this.childExit = child.then((result) => {
       if (this.readyChild === child) this.onExit(child.pid ?? 0, result.exitCode, result.signal, Date.now() - startedAt);
