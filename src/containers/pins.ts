@@ -43,8 +43,8 @@ export function pinnedPaths(stateDir: string, container: string): ReadonlySet<st
 /**
  * Makes `container` run the old files of the event's upgraded packages again, while the host keeps the new
  * ones: the files the apt hook captured before dpkg replaced them are copied into the container's delta,
- * where they shadow the host root (PLATFORM.md: files in the delta always shadow; a second lower layer on
- * the root filesystem does not mount). The delta lives on disk, so the pin survives restarts and reboots.
+ * where they shadow the host root (docs/platform.md, "Pinning old files": files in the delta always shadow;
+ * a second lower layer on the root filesystem does not mount). The delta lives on disk, so the pin survives restarts and reboots.
  * The container must be stopped. Idempotent.
  */
 export async function pinOldFiles(o: { stateDir: string; container: string; deltaDir: string; event: Pick<AptEvent, "packages">; rolloutId: string }): Promise<{ pinned: boolean; detail: string }> {
