@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
+import { closeSync, fsyncSync, linkSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 import { open, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 
@@ -64,8 +64,8 @@ export async function writeFileDurable(file: string, data: string | Uint8Array, 
   await fsyncDir(dirname(file));
 }
 
-/** {@link writeFileDurable} for code that must not yield. */
-export function writeFileDurableSync(file: string, data: string | Uint8Array, options: DurableWriteOptions = {}): void {
+/** Writes and fsyncs a temporary file beside `file`; returns its path. Removes it when that fails. */
+function syncedTempSync(file: string, data: string | Uint8Array, options: DurableWriteOptions): string {
   const tmp = tempBeside(file);
   try {
     const fd = openSync(tmp, "w", options.mode ?? 0o644);
@@ -75,10 +75,40 @@ export function writeFileDurableSync(file: string, data: string | Uint8Array, op
     } finally {
       closeSync(fd);
     }
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+  return tmp;
+}
+
+/** {@link writeFileDurable} for code that must not yield. */
+export function writeFileDurableSync(file: string, data: string | Uint8Array, options: DurableWriteOptions = {}): void {
+  const tmp = syncedTempSync(file, data, options);
+  try {
     renameSync(tmp, file);
   } catch (err) {
     rmSync(tmp, { force: true });
     throw err;
   }
   fsyncDirSync(dirname(file));
+}
+
+/**
+ * Creates `file` holding `data`, durably, unless it exists: the complete file appears at once (link(2)
+ * of a synced temporary file, which fails when the name is taken), so a reader never sees it empty.
+ * Returns false when the file existed (another writer was first); it is then left as it is.
+ */
+export function createFileDurableSync(file: string, data: string | Uint8Array, options: DurableWriteOptions = {}): boolean {
+  const tmp = syncedTempSync(file, data, options);
+  try {
+    linkSync(tmp, file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw err;
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+  fsyncDirSync(dirname(file));
+  return true;
 }

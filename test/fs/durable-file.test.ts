@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { writeFileDurable, writeFileDurableSync } from "../../src/fs/durable-file.js";
+import { createFileDurableSync, writeFileDurable, writeFileDurableSync } from "../../src/fs/durable-file.js";
 
 describe("durable state files", () => {
   let dir: string;
@@ -33,4 +33,14 @@ describe("durable state files", () => {
       await expect(write(join(dir, "missing", "f"), "x")).rejects.toThrow(/ENOENT/);
     });
   }
+
+  it("createFileDurableSync: creates the file whole only when it is missing; the first writer's content stands", () => {
+    const file = join(dir, "token");
+    expect(createFileDurableSync(file, "first\n", { mode: 0o600 })).toBe(true);
+    expect(createFileDurableSync(file, "second\n", { mode: 0o600 })).toBe(false);
+    expect(readFileSync(file, "utf8")).toBe("first\n");
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(readdirSync(dir)).toEqual(["token"]);
+    expect(() => createFileDurableSync(join(dir, "missing", "token"), "x")).toThrow(/ENOENT/);
+  });
 });
