@@ -74,6 +74,18 @@ describe("the net change of a package", () => {
     expect(changeGroups(groupDpkgRuns(dpkgLog(both))).groups[0]!.packages).toEqual(folded);
   });
 
+  it.each([
+    ["a remove and a reinstall of the same version", [change("p", "1.0", null, "remove"), change("p", null, "1.0", "install")], "reinstall"],
+    ["an upgrade and a downgrade back", [change("p", "1.0", "1.1", "upgrade"), change("p", "1.1", "1.0", "downgrade")], "reinstall"],
+    ["an upgrade and a downgrade below the start", [change("p", "1.0", "1.1", "upgrade"), change("p", "1.1", "1.0~rc1", "downgrade")], "downgrade"],
+    ["an epoch bump", [change("p", "2.0", "1:0.5", "upgrade")], "upgrade"],
+    ["two configures of the installed version", [change("p", "1.0", "1.0", "configure"), change("p", "1.0", "1.0", "configure")], "configure"],
+    ["a reinstall and a configure", [change("p", "1.0", "1.0", "reinstall"), change("p", "1.0", "1.0", "configure")], "reinstall"],
+    ["an install and a remove", [change("p", null, "1.0", "install"), change("p", "1.0", null, "remove")], "remove"],
+  ] as const)("folds %s into %s", (_what, changes, action) => {
+    expect(netChanges(changes).map((p) => p.action)).toEqual([action]);
+  });
+
   it("keeps the first from and the last to; its action says whether what maps the package restarts", () => {
     fc.assert(
       fc.property(chain, (c) => {
