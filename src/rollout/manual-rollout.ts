@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
 import type { Config } from "../config/schema.js";
 import type { AptEvent, PackageChange } from "../intake/apt-event.js";
+import { PatchrollError } from "../errors/patchroll-error.js";
 import { EventStore } from "../intake/event-store.js";
 import { runTool } from "../proc/run-tool.js";
 import type { Queues } from "../queue/queues.js";
@@ -38,6 +39,6 @@ export async function startManualRollout(
   const events = new EventStore(redis, config);
   await events.saveEvent(event);
   const queued = await ensureRollout({ events, queues, config }, event, { requested: true, ...(beforeQueue !== undefined ? { beforeQueue } : {}) });
-  // Never undefined: a requested rollout is always queued.
-  return { eventId: event.id, rolloutId: queued!.rolloutId };
+  if (queued === undefined) throw new PatchrollError("INTERNAL", `manual rollout of event ${event.id} was not queued (a requested rollout always is)`);
+  return { eventId: event.id, rolloutId: queued.rolloutId };
 }

@@ -1,7 +1,7 @@
 import { PackageChange } from "../apt-event.js";
+import { actionBetween, leavesNoTrace, netChange } from "../package-change.js";
 import { warningAt, type LineRef, type ParseWarning } from "../tail/line.js";
 import type { DpkgRun } from "./parse.js";
-import { actionBetween, leavesNoTrace, netChange } from "../package-change.js";
 
 /** Package changes of consecutive dpkg invocations that belong together (one apt run, as far as dpkg.log tells). */
 export interface DpkgChangeGroup {
