@@ -1,6 +1,5 @@
 import { join } from "node:path";
 import { DelayedError, type Job, UnrecoverableError } from "bullmq";
-import { z } from "zod";
 import { pinOldFiles } from "../src/containers/pins.js";
 import { pruneSnapshots, restoreDelta, snapshotDelta } from "../src/containers/snapshot.js";
 import { verifyPatched } from "../src/detect/scan.js";
@@ -18,24 +17,9 @@ import { isFailure } from "../src/rollout/container-outcome.js";
 import { controlGate, RolloutReleased } from "../src/rollout/gates.js";
 import { MaintenanceWindows } from "../src/rollout/windows.js";
 import type { WorkerContext } from "./context.js";
-import { jobIdPart, type Queues } from "../src/queue/queues.js";
-import { queueNotice } from "./notify.js";
-
-/** `rollouts` job: restart the containers an event affects, batch by batch. */
-export const ROLLOUT_JOB = "rollout";
-
-export const RolloutJob = z.strictObject({ v: z.literal(1), eventId: z.string().min(1), rolloutId: z.string().min(1) });
-export type RolloutJob = z.infer<typeof RolloutJob>;
-
-/**
- * Queues the rollout of an event. The job id is the rollout id, so queueing the same rollout twice does
- * nothing; an operator's retry (`attempt` > 0) gets a job of its own, since the first one has finished.
- */
-export async function queueRollout(queues: Pick<Queues, "rollouts">, eventId: string, rolloutId: string, attempt = 0): Promise<void> {
-  const payload: RolloutJob = { v: 1, eventId, rolloutId };
-  const jobId = jobIdPart(attempt === 0 ? rolloutId : `${rolloutId}-retry-${attempt}`);
-  await queues.rollouts.add(ROLLOUT_JOB, payload, { jobId, removeOnComplete: { age: 7 * 86_400 }, removeOnFail: { age: 30 * 86_400 } });
-}
+import { enqueueNotice } from "../src/queue/jobs/notify.js";
+import { parseJob } from "../src/queue/jobs/parse-job.js";
+import { RolloutJob } from "../src/queue/jobs/rollout.js";
 
 /** Snapshots of a container live beside its delta (same filesystem: cheap copies, atomic renames). */
 export function snapshotsDirOf(lxcPath: string, container: string): string {
@@ -43,9 +27,7 @@ export function snapshotsDirOf(lxcPath: string, container: string): string {
 }
 
 export async function handleRollout(job: Job, ctx: WorkerContext, token?: string, signal?: AbortSignal): Promise<RolloutProgress | { status: string }> {
-  const parsed = RolloutJob.safeParse(job.data);
-  if (!parsed.success) throw new UnrecoverableError(`rollout job ${job.id}: bad payload: ${parsed.error.message}`);
-  const { eventId, rolloutId } = parsed.data;
+  const { eventId, rolloutId } = parseJob(RolloutJob, job);
   const { config, logger } = ctx;
   const event = await ctx.events.getEvent(eventId);
   if (event === undefined) throw new UnrecoverableError(`rollout ${rolloutId}: event ${eventId} is not in Redis any more`);
@@ -130,7 +112,7 @@ export async function handleRollout(job: Job, ctx: WorkerContext, token?: string
       finished: before.finished,
       rollingBack: before.rollingBack,
       forgivenFailures: forgiven,
-      onNotice: (n) => queueNotice(ctx.queues, config, n, log),
+      onNotice: (n) => enqueueNotice(ctx.queues, config, n, log),
       onProgress: async (p) => {
         await job.updateProgress({ batch: p.batch, batches: p.batches, done: p.done, total: p.total, failures: p.failures });
         await ctx.rollouts.save({ ...state, ...p, updatedAt: new Date().toISOString() });

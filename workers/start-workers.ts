@@ -2,9 +2,12 @@ import { type ConnectionOptions, type Job, Worker } from "bullmq";
 import { redisOptions } from "../src/queue/connection.js";
 import { queuePrefix } from "../src/queue/names.js";
 import type { WorkerContext } from "./context.js";
-import { FINISH_RUN_JOB, handleFinishRun } from "./finish-run.js";
-import { handleNotify, NOTIFY_JOB } from "./notify.js";
-import { handleRollout, ROLLOUT_JOB } from "./rollout.js";
+import { FINISH_RUN_JOB } from "../src/queue/jobs/finish-run.js";
+import { NOTIFY_JOB } from "../src/queue/jobs/notify.js";
+import { ROLLOUT_JOB } from "../src/queue/jobs/rollout.js";
+import { handleFinishRun } from "./finish-run.js";
+import { handleNotify } from "./notify.js";
+import { handleRollout } from "./rollout.js";
 
 /** Starts the host's workers: `apt-events` (finishing apt runs), `rollouts` (one at a time), `notifications`. */
 export function startWorkers(ctx: WorkerContext): Worker[] {

@@ -1,11 +1,11 @@
 import { mkdirSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
-import { execa } from "execa";
 import { PatchrollError } from "../errors/patchroll-error.js";
+import { runToolOk } from "../proc/tool-failure.js";
 import { mountAt, readMountInfo, rootBindMounts } from "./mountinfo.js";
 
 const MOUNT_TIMEOUT_MS = 10_000;
-const run = (file: string, args: string[]) => execa(file, args, { timeout: MOUNT_TIMEOUT_MS, forceKillAfterDelay: 2000 });
+const run = (file: string, args: string[]) => runToolOk(file, args, { timeoutMs: MOUNT_TIMEOUT_MS, killAfterMs: 2000 });
 
 /** True when `/proc/self/mountinfo` shows `hostRoot` as a bind mount of `/`. */
 export function isHostRootMounted(hostRoot: string): boolean {

@@ -1,8 +1,9 @@
-import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { HealthCheck } from "../config/schema.js";
 import { PatchrollError } from "../errors/patchroll-error.js";
+import { writeFileDurableSync } from "../fs/durable-file.js";
 
 /** What patchroll records about a container beside its LXC config: `LXCPATH/NAME/patchroll.json`. */
 export const ContainerMeta = z.strictObject({
@@ -41,12 +42,10 @@ export function readMeta(lxcPath: string, name: string): ContainerMeta {
   return result.data;
 }
 
-/** Writes metadata atomically (temp file, rename). */
+/** Writes metadata durably (src/fs/durable-file.ts). */
 export function writeMeta(lxcPath: string, name: string, meta: ContainerMetaInput): ContainerMeta {
   const parsed = ContainerMeta.parse(meta);
   const file = metaPath(lxcPath, name);
-  const tmp = `${file}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(parsed, null, 2)}\n`, { mode: 0o644 });
-  renameSync(tmp, file);
+  writeFileDurableSync(file, `${JSON.stringify(parsed, null, 2)}\n`, { mode: 0o644 });
   return parsed;
 }

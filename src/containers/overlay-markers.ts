@@ -1,6 +1,9 @@
 import type { BigIntStats, Stats } from "node:fs";
-import { execa } from "execa";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { PatchrollError } from "../errors/patchroll-error.js";
+import { runToolOk } from "../proc/tool-failure.js";
 
 /**
  * Overlay markers in an upper (delta) dir, per the kernel's overlayfs documentation: a whiteout is a
@@ -8,15 +11,17 @@ import { PatchrollError } from "../errors/patchroll-error.js";
  * `trusted.overlay.opaque=y` and hides everything below it in the lower layers.
  *
  * Node has no xattr or mknod API, so both go through `/usr/bin/python3` (present on every Debian host that
- * runs unattended-upgrades, which is written in Python). Paths travel as JSON on stdin, never in a command
- * line, and one interpreter handles a whole batch (one start costs ~25 ms).
+ * runs unattended-upgrades, which is written in Python), started like every tool (src/proc/run-tool.ts).
+ * Paths travel as JSON in a request file (the starter gives tools no stdin), never in a command line, and
+ * one interpreter handles a whole batch (one start costs ~25 ms).
  */
 export const OPAQUE_XATTR = "trusted.overlay.opaque";
 
 const PYTHON = "/usr/bin/python3";
 const HELPER = `
 import json, os, stat, sys
-req = json.load(sys.stdin)
+with open(sys.argv[1]) as f:
+    req = json.load(f)
 for p in req["opaque"]:
     os.setxattr(p, "${OPAQUE_XATTR}", b"y", follow_symlinks=False)
 for p in req["whiteout"]:
@@ -41,12 +46,16 @@ interface Request {
 }
 
 async function runHelper(req: Request, timeoutMs = 30_000): Promise<string[]> {
-  const input = JSON.stringify({ opaque: req.opaque ?? [], whiteout: req.whiteout ?? [], read: req.read ?? [] });
+  const dir = await mkdtemp(join(tmpdir(), "patchroll-markers-"));
   try {
-    const { stdout } = await execa(PYTHON, ["-c", HELPER], { input, timeout: timeoutMs, forceKillAfterDelay: 1000 });
+    const file = join(dir, "request.json");
+    await writeFile(file, JSON.stringify({ opaque: req.opaque ?? [], whiteout: req.whiteout ?? [], read: req.read ?? [] }), { mode: 0o600 });
+    const { stdout } = await runToolOk(PYTHON, ["-c", HELPER, file], { timeoutMs, killAfterMs: 1000 });
     return JSON.parse(stdout) as string[];
   } catch (err) {
     throw new PatchrollError("CONTAINER_FAILED", `could not read or write overlay markers with ${PYTHON}: ${(err as Error).message}; patchroll needs python3 and root.`, { cause: err });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
 }
 

@@ -1,9 +1,10 @@
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, statSync, lstatSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, lstatSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
-import { execa } from "execa";
 import { z } from "zod";
 import type { AptEvent } from "../intake/apt-event.js";
+import { writeFileDurable } from "../fs/durable-file.js";
 import { captureRoot } from "../intake/capture.js";
+import { runToolOk } from "../proc/tool-failure.js";
 
 /** A container deliberately running old package files after a rollback. */
 export const Pin = z.strictObject({
@@ -42,8 +43,8 @@ export function pinnedPaths(stateDir: string, container: string): ReadonlySet<st
 /**
  * Makes `container` run the old files of the event's upgraded packages again, while the host keeps the new
  * ones: the files the apt hook captured before dpkg replaced them are copied into the container's delta,
- * where they shadow the host root (PLATFORM.md: files in the delta always shadow; a second lower layer on
- * the root filesystem does not mount). The delta lives on disk, so the pin survives restarts and reboots.
+ * where they shadow the host root (docs/platform.md, "Pinning old files": files in the delta always shadow;
+ * a second lower layer on the root filesystem does not mount). The delta lives on disk, so the pin survives restarts and reboots.
  * The container must be stopped. Idempotent.
  */
 export async function pinOldFiles(o: { stateDir: string; container: string; deltaDir: string; event: Pick<AptEvent, "packages">; rolloutId: string }): Promise<{ pinned: boolean; detail: string }> {
@@ -57,23 +58,14 @@ export async function pinOldFiles(o: { stateDir: string; container: string; delt
       missing.push(`${p.name} ${p.from}`);
       continue;
     }
-    const files = listFiles(root);
-    for (const f of files) {
-      const target = join(o.deltaDir, f);
-      mkdirSync(dirname(target), { recursive: true });
-      // cp -a keeps owner, mode, times and xattrs of the captured (old) file.
-      await execa("cp", ["-a", "--", join(root, f), `${target}.patchroll-pin`], { timeout: 60_000 });
-      renameSync(`${target}.patchroll-pin`, target);
-      paths.push(`/${f}`);
-    }
+    paths.push(...(await copyIntoDelta(root, o.deltaDir)).map((f) => `/${f}`));
     packages.push({ name: p.name, version: p.from, arch: p.arch });
   }
   if (packages.length === 0) return { pinned: false, detail: missing.length > 0 ? `no captured old files for ${missing.join(", ")}` : "no upgraded package to pin" };
   const pin: Pin = { v: 1, container: o.container, rollout: o.rolloutId, createdAt: new Date().toISOString(), packages, paths };
   const file = pinFile(o.stateDir, o.container);
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-  writeFileSync(`${file}.tmp`, `${JSON.stringify(pin, null, 2)}\n`);
-  renameSync(`${file}.tmp`, file);
+  await writeFileDurable(file, `${JSON.stringify(pin, null, 2)}\n`);
   const note = missing.length > 0 ? `; not captured: ${missing.join(", ")}` : "";
   return { pinned: true, detail: `${packages.map((p) => `${p.name} ${p.version}`).join(", ")} (${paths.length} files)${note}` };
 }
@@ -85,6 +77,29 @@ export function unpin(o: { stateDir: string; container: string; deltaDir: string
   for (const p of pin.paths) rmSync(join(o.deltaDir, p), { force: true });
   rmSync(pinFile(o.stateDir, o.container));
   return pin;
+}
+
+/**
+ * Copies the files under `root` into the delta at the same relative paths, each replacing what is there
+ * atomically. One `cp -a` (owner, mode, times and xattrs of the captured old files kept) copies the whole
+ * tree to a staging dir beside the delta (same filesystem), then each file is renamed into place; a crash
+ * leaves the staging dir, which the next call removes first. Returns the relative paths copied.
+ */
+async function copyIntoDelta(root: string, deltaDir: string): Promise<string[]> {
+  const files = listFiles(root);
+  const staging = `${deltaDir}.patchroll-pin`;
+  rmSync(staging, { recursive: true, force: true });
+  try {
+    await runToolOk("cp", ["-a", "--no-target-directory", "--", root, staging], { timeoutMs: 60_000 + files.length * 100 });
+    for (const f of files) {
+      const target = join(deltaDir, f);
+      mkdirSync(dirname(target), { recursive: true });
+      renameSync(join(staging, f), target);
+    }
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
+  return files;
 }
 
 /** Regular files and symlinks under `root`, as paths relative to it. */

@@ -1,6 +1,7 @@
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync, chownSync, chmodSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, chownSync, chmodSync } from "node:fs";
 import { dirname, isAbsolute, join, normalize, resolve } from "node:path";
 import { PatchrollError } from "../errors/patchroll-error.js";
+import { writeFileDurableSync } from "../fs/durable-file.js";
 import { removeLeftoverCgroups } from "./cgroup-pids.js";
 import { type ContainerInfo, getContainer } from "./discover.js";
 import type { ContainerDriver } from "./driver.js";
@@ -170,8 +171,7 @@ export async function createContainer(spec: ContainerSpec, driver?: ContainerDri
   await hideHostPaths(spec, delta);
   const config = join(dir, "config");
   if (!existsSync(config) || readFileSync(config, "utf8") !== text) {
-    writeFileSync(`${config}.tmp`, text, { mode: 0o644 });
-    renameSync(`${config}.tmp`, config);
+    writeFileDurableSync(config, text, { mode: 0o644 });
   }
   writeMeta(spec.lxcPath, spec.name, spec.meta ?? { v: 1 });
   return getContainer({ lxcPath: spec.lxcPath, hostRoot: spec.hostRoot, ...(driver !== undefined ? { driver } : {}) }, spec.name);

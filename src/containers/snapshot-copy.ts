@@ -1,5 +1,7 @@
-import { lstat, open } from "node:fs/promises";
-import { runTool, type ToolResult } from "../proc/run-tool.js";
+import { lstat } from "node:fs/promises";
+import { syncPath } from "../fs/durable-file.js";
+import { runTool } from "../proc/run-tool.js";
+import { failure } from "../proc/tool-failure.js";
 import { type Tree, walkTree } from "./tree-walk.js";
 
 /** Called with the pid of the `cp` process as soon as it runs (tests use it to kill the copy mid-way). */
@@ -57,27 +59,13 @@ export async function syncFilesystem(path: string, timeoutMs: number, tree?: Tre
   // tree costs about one commit instead of one per file.
   let next = 0;
   const worker = async () => {
-    while (next < entries.length) await fsyncPath(entries[next++]!.path);
+    while (next < entries.length) await syncPath(entries[next++]!.path);
   };
   await Promise.all(Array.from({ length: Math.min(SYNC_PARALLEL, entries.length) }, worker));
 }
 
 const SYNC_PARALLEL = 8;
 
-/** fsync(2) through a read-only descriptor (fsync works on one; nothing is opened for writing). */
-async function fsyncPath(path: Buffer | string): Promise<void> {
-  const fh = await open(path, "r");
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-/** fsync(2) of a directory, so a rename or an unlink inside it survives a power cut. */
-export function fsyncDir(dir: string): Promise<void> {
-  return fsyncPath(dir);
-}
 
 /**
  * Removes a tree with `rm -rf --one-file-system`, which copes with any file name (non-UTF-8 bytes too)
@@ -97,12 +85,4 @@ export async function pathExists(path: string): Promise<boolean> {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return false;
     throw err;
   }
-}
-
-/** Why a tool failed, in a few words: timed out, killed, or its first lines of complaint. */
-export function failure(r: ToolResult): string {
-  if (r.timedOut) return "timed out";
-  if (r.signal !== undefined) return `killed by ${r.signal}`;
-  const stderr = r.stderr.trim().split("\n").slice(0, 5).join("; ");
-  return stderr !== "" ? `${stderr} (exit ${r.exitCode ?? "?"})` : `exit ${r.exitCode ?? "?"}`;
 }

@@ -1,7 +1,8 @@
 import { readdir, rename } from "node:fs/promises";
 import { join } from "node:path";
 import { PatchrollError } from "../errors/patchroll-error.js";
-import { fsyncDir, removeTree } from "./snapshot-copy.js";
+import { fsyncDir } from "../fs/durable-file.js";
+import { removeTree } from "./snapshot-copy.js";
 import { isSnapshotId } from "./snapshot-id.js";
 import { withSnapshotLock } from "./snapshot-lock.js";
 import { readSnapshot, type SnapshotInfo } from "./snapshot-meta.js";

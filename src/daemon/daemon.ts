@@ -6,17 +6,19 @@ import { LxcDriver } from "../containers/lxc-driver.js";
 import { discoverContainers } from "../containers/discover.js";
 import { ensureHostRoot } from "../containers/host-root.js";
 import { recoverInterruptedRestore } from "../containers/snapshot.js";
+import type { AptEvent } from "../intake/apt-event.js";
 import { EventStore } from "../intake/event-store.js";
 import { IntakeSources } from "../intake/sources.js";
 import { SpoolIngest } from "../intake/spool-ingest.js";
 import type { SpoolRecord } from "../intake/spool-record.js";
+import { takeSpoolRecord } from "../intake/take-spool-record.js";
 import type { Logger } from "../log/logger.js";
 import { connectRedis, usesEmbeddedRedis } from "../queue/connection.js";
 import { closeQueues, openQueues, type Queues } from "../queue/queues.js";
 import { RedisSupervisor } from "../queue/redis-supervisor.js";
+import { ensureRollout } from "../rollout/ensure-rollout.js";
 import { RolloutStore } from "../rollout/rollout-store.js";
 import { closeWorkers, startWorkers } from "../../workers/start-workers.js";
-import { takeSpoolRecord } from "../../workers/finish-run.js";
 import type { WorkerContext } from "../../workers/context.js";
 
 export interface DaemonOptions {
@@ -79,7 +81,9 @@ export class Daemon {
     const ingest = new SpoolIngest({ spoolDir: config.spoolDir, logger, onRecord: (rec: SpoolRecord) => takeSpoolRecord(producerEvents, producerQueues["apt-events"], rec) });
     this.ingest = ingest;
     await ingest.start();
-    this.intake = new IntakeSources({ config, logger, redis: producer, events: producerEvents, rollouts: producerQueues.rollouts, spoolDrained: () => ingest.drained(), spoolBacklog: () => ingest.backlog() });
+    // Intake knows nothing of rollouts: every event it made or changed is handed over here.
+    const onEvent = (event: AptEvent) => ensureRollout({ events: producerEvents, queues: producerQueues, config, logger }, event);
+    this.intake = new IntakeSources({ config, logger, redis: producer, events: producerEvents, onEvent, spoolDrained: () => ingest.drained(), spoolBacklog: () => ingest.backlog() });
     await this.intake.start();
     if (config.http.enabled) {
       // Loaded here, not at the top: every CLI command imports this module and must not pay for fastify.

@@ -41,7 +41,7 @@ const APT_TIMEOUT_MS = 180_000;
 /**
  * Real apt-get (and unattended-upgrade) against ONE local repository and nothing else: its own
  * APT_CONFIG, sources, package lists, caches, apt state and logs, so the machine's package lists and
- * apt state stay as they were (PLATFORM.md's pitfall). dpkg itself and its status are the machine's: the
+ * apt state stay as they were (docs/platform.md, "Pitfall: private sources replace the machine's lists"). dpkg itself and its status are the machine's: the
  * packages are really installed, so `cleanup()` purges what was installed, and tests pass a `lock` that
  * keeps two of them from driving dpkg at once. The machine's apt.conf.d is NOT read by apt-get here (no
  * needrestart etc.); unattended-upgrade reads it anyway (python-apt reads /etc/apt/apt.conf.d for rootdir

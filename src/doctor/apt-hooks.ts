@@ -1,7 +1,7 @@
 import { accessSync, closeSync, constants, openSync, readSync } from "node:fs";
 import { resolve } from "node:path";
-import { execa } from "execa";
 import { captureDir } from "../intake/capture.js";
+import { runToolOk } from "../proc/tool-failure.js";
 import { type AptHookConfig, findHook, parseAptConfigDump } from "./apt-hooks-parse.js";
 import type { DoctorCheck, Finding } from "./check.js";
 
@@ -62,7 +62,7 @@ export const aptHooksCheck: DoctorCheck = {
     const args = [...(ctx.aptConfigFile !== undefined ? ["-c", ctx.aptConfigFile] : []), "dump"];
     let stdout: string;
     try {
-      ({ stdout } = await execa("apt-config", args, { timeout: 10_000, forceKillAfterDelay: 1000 }));
+      ({ stdout } = await runToolOk("apt-config", args, { timeoutMs: 10_000, killAfterMs: 1000 }));
     } catch (err) {
       return { skipped: `apt-config failed: ${(err as Error).message.split("\n")[0]}` };
     }

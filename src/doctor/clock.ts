@@ -1,7 +1,7 @@
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { execa } from "execa";
 import { readJournal } from "../journal/journal.js";
+import { runToolOk } from "../proc/tool-failure.js";
 import { connectRedis } from "../queue/connection.js";
 import type { DoctorCheck, Finding } from "./check.js";
 
@@ -56,7 +56,7 @@ function newestJournal(dir: string): ClockFacts["newestJournal"] {
 
 async function ntpSynchronized(): Promise<boolean | undefined> {
   try {
-    const { stdout } = await execa("timedatectl", ["show", "--property=NTPSynchronized", "--value"], { timeout: 5000, forceKillAfterDelay: 1000 });
+    const { stdout } = await runToolOk("timedatectl", ["show", "--property=NTPSynchronized", "--value"], { timeoutMs: 5000, killAfterMs: 1000 });
     return stdout.trim() === "yes" ? true : stdout.trim() === "no" ? false : undefined;
   } catch {
     return undefined;

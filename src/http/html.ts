@@ -1,3 +1,5 @@
+import { escapeHtml } from "../report/html-escape.js";
+
 /** HTML that is already safe (built by {@link html} or deliberately raw). */
 export class Html {
   constructor(readonly text: string) {}
@@ -6,10 +8,6 @@ export class Html {
   }
 }
 
-/** Escapes text for HTML element content and double-quoted attributes. */
-export function esc(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
-}
 
 /** Trusted markup (an SVG we built, a constant). Never pass user or job data here. */
 export const raw = (text: string): Html => new Html(text);
@@ -18,7 +16,7 @@ function render(value: unknown): string {
   if (value instanceof Html) return value.text;
   if (Array.isArray(value)) return value.map(render).join("");
   if (value === undefined || value === null || value === false) return "";
-  return esc(String(value));
+  return escapeHtml(String(value));
 }
 
 /**

@@ -1,12 +1,12 @@
-import { esc } from "./html.js";
+import { escapeHtml } from "../report/html-escape.js";
 
 /** Inline markdown: `code`, **bold**, [text](link) (relative .md links become runbook pages). */
 function inline(text: string): string {
   const parts = text.split(/(`[^`]+`)/);
   return parts
     .map((p) => {
-      if (p.startsWith("`") && p.endsWith("`") && p.length > 1) return `<code>${esc(p.slice(1, -1))}</code>`;
-      return esc(p)
+      if (p.startsWith("`") && p.endsWith("`") && p.length > 1) return `<code>${escapeHtml(p.slice(1, -1))}</code>`;
+      return escapeHtml(p)
         .replace(/\*\*([^*]+)\*\*/g, "<strong>$1</strong>")
         .replace(/\[([^\]]+)\]\(([^)\s]+)\)/g, (_m, label: string, href: string) => {
           const local = /^(?:\.\/)?([a-z0-9-]+)\.md$/.exec(href);
@@ -43,7 +43,7 @@ export function markdownToHtml(md: string): string {
       flush();
       const code: string[] = [];
       while (++i < lines.length && !lines[i]!.startsWith("```")) code.push(lines[i]!);
-      out.push(`<pre><code>${esc(code.join("\n"))}</code></pre>`);
+      out.push(`<pre><code>${escapeHtml(code.join("\n"))}</code></pre>`);
       continue;
     }
     const heading = /^(#{1,4}) (.*)$/.exec(line);

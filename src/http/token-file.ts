@@ -1,8 +1,9 @@
 import { randomBytes, timingSafeEqual } from "node:crypto";
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Config } from "../config/schema.js";
 import { PatchrollError } from "../errors/patchroll-error.js";
+import { createFileDurableSync } from "../fs/durable-file.js";
 
 /** The dashboard token file: `http.tokenFile`, default `STATEDIR/http-token` (hidden from every container). */
 export function tokenFilePath(config: Pick<Config, "http" | "stateDir">): string {
@@ -17,14 +18,10 @@ export function loadOrCreateToken(file: string): string {
   if (!existsSync(file)) {
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     try {
-      const fd = openSync(file, "wx", 0o600);
-      try {
-        writeSync(fd, `${randomBytes(32).toString("hex")}\n`);
-      } finally {
-        closeSync(fd);
-      }
+      // Another process may create it at the same time: the first one's token stands.
+      createFileDurableSync(file, `${randomBytes(32).toString("hex")}\n`, { mode: 0o600 });
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw new PatchrollError("CONFIG_INVALID", `cannot create the dashboard token file ${file}: ${(err as Error).message}; fix http.tokenFile or the state dir`, { cause: err });
+      throw new PatchrollError("CONFIG_INVALID", `cannot create the dashboard token file ${file}: ${(err as Error).message}; fix http.tokenFile or the state dir`, { cause: err });
     }
   }
   if ((statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);

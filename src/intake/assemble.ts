@@ -1,6 +1,6 @@
 import { PatchrollError } from "../errors/patchroll-error.js";
 import { type AptEvent, EVENT_VERSION, type PackageChange } from "./apt-event.js";
-import { actionFor } from "./hook-payload.js";
+import { netChanges } from "./package-change.js";
 import type { SpoolRecord } from "./spool-record.js";
 
 /** The AptEvent id of the apt run with this run key; the same run always gets the same id. */
@@ -13,30 +13,12 @@ function byTime(a: SpoolRecord, b: SpoolRecord): number {
 }
 
 /**
- * Merges the packages of one run, in the order they first appear. Each package (name and arch) keeps its
- * first `from` and last `to`; the action is that of going from one to the other, which is the last action
- * seen whenever the versions differ (unattended-upgrades runs dpkg several times, apt announces an unpack
- * and a configure line per package). When the run ends on the version it started from, the last action
- * stands if it was a configure, otherwise the package counts as reinstalled.
+ * Merges the packages of one run (unattended-upgrades runs dpkg several times, apt announces an unpack
+ * and a configure line per package) into one net change each, in the order they first appear; the rule
+ * is {@link netChanges}.
  */
 export function mergePackages(changes: PackageChange[]): PackageChange[] {
-  const merged = new Map<string, PackageChange>();
-  for (const change of changes) {
-    const key = `${change.name}:${change.arch}`;
-    const seen = merged.get(key);
-    if (seen === undefined) {
-      merged.set(key, { ...change });
-      continue;
-    }
-    const from = seen.from;
-    const to = change.to;
-    let action: PackageChange["action"];
-    if (to === null) action = "remove";
-    else if (from === to) action = change.action === "configure" && seen.action === "configure" ? "configure" : from === null ? "install" : "reinstall";
-    else action = actionFor(from, to, "unpack");
-    merged.set(key, { ...seen, ...change, from, to, action });
-  }
-  return [...merged.values()];
+  return netChanges(changes);
 }
 
 /**

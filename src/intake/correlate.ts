@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
 import { type AptEvent, EVENT_VERSION, type PackageChange } from "./apt-event.js";
 import { eventId } from "./assemble.js";
-import { compareDebianVersions } from "./debian-version.js";
 import type { ChangeReport } from "./change-report.js";
 import { originOf } from "./origin.js";
+import { netChanges } from "./package-change.js";
 
 /**
  * Matching what the three sources report (src/intake/change-report.ts) into one event per apt run. Pure.
@@ -97,19 +97,8 @@ export function coverage(report: ChangeReport, events: readonly AptEvent[], pend
     else if (nearPending.some((r) => r.packages.some((q) => sameChange(p, q)))) out.pending.push(p);
     else if (p.action !== "configure") fresh.push(p);
   }
-  for (const p of fresh) {
-    const i = out.uncovered.findIndex((q) => q.name === p.name && q.arch === p.arch);
-    if (i < 0) out.uncovered.push({ ...p });
-    else out.uncovered[i] = { ...out.uncovered[i]!, to: p.to, action: netAction(out.uncovered[i]!.from, p.to) };
-  }
+  out.uncovered = netChanges(fresh);
   return out;
-}
-
-function netAction(from: string | null, to: string | null): PackageChange["action"] {
-  if (to === null) return "remove";
-  if (from === null) return "install";
-  const cmp = compareDebianVersions(to, from);
-  return cmp > 0 ? "upgrade" : cmp < 0 ? "downgrade" : "reinstall";
 }
 
 const compact = (iso: string): string => iso.replace(/[-:]/g, "");

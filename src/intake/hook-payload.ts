@@ -1,6 +1,7 @@
 import { PatchrollError } from "../errors/patchroll-error.js";
 import type { PackageChange } from "./apt-event.js";
-import { compareDebianVersions, isValidDebianVersion } from "./debian-version.js";
+import { isValidDebianVersion } from "./debian-version.js";
+import { actionBetween } from "./package-change.js";
 
 /** What dpkg is asked to do with the package, the last field of an action line. */
 export type HookOperation = "unpack" | "configure" | "remove";
@@ -66,12 +67,8 @@ export function parseActionLine(line: string): HookAction {
 
 /** The action of a package going from `from` to `to`; `operation` tells reinstall from configure. */
 export function actionFor(from: string | null, to: string | null, operation: HookOperation): PackageChange["action"] {
-  if (operation === "remove" || to === null) return "remove";
-  if (from === null) return "install";
-  const cmp = compareDebianVersions(to, from);
-  if (cmp > 0) return "upgrade";
-  if (cmp < 0) return "downgrade";
-  return operation === "configure" ? "configure" : "reinstall";
+  const action = actionBetween(from, operation === "remove" ? null : to);
+  return action === "reinstall" && operation === "configure" ? "configure" : action;
 }
 
 /**

@@ -20,6 +20,11 @@ export interface RecordedChange {
   created: boolean;
 }
 
+/** The matching options the configuration asks for. */
+export function matchOptions(config: Pick<Config, "intake">): CorrelateOptions {
+  return { slackMs: config.intake.matchSlackSec * 1000 };
+}
+
 /**
  * Takes one report of a package change into the host's events, under the intake lock: loads what
  * src/intake/apply-report.ts needs to decide (the report's own earlier event, the events near it, for

@@ -1,11 +1,10 @@
-import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
-import { ensureRollout, matchOptions } from "../../workers/finish-run.js";
 import type { Config } from "../config/schema.js";
 import type { Logger } from "../log/logger.js";
+import type { AptEvent } from "./apt-event.js";
 import type { ChangeReport } from "./change-report.js";
 import type { EventStore } from "./event-store.js";
-import { recordChange, type RecordedChange } from "./record-change.js";
+import { matchOptions, recordChange, type RecordedChange } from "./record-change.js";
 
 /** What the daemon's intake sources write through: a fail-fast Redis connection and what lives on it. */
 export interface IntakeSink {
@@ -13,19 +12,23 @@ export interface IntakeSink {
   logger: Logger;
   redis: Redis;
   events: EventStore;
-  /** The host's `rollouts` queue. */
-  rollouts: Queue;
+  /**
+   * Hands over every event a report made or changed to what acts on it (the daemon queues its rollout).
+   * Called again for the same event whenever a report touches it; a rejection makes the report be taken
+   * again later.
+   */
+  onEvent: (event: AptEvent) => Promise<unknown>;
 }
 
 /**
- * Takes one report into the host's events and makes sure every event it touched that needs a rollout
- * has its one rollout (workers/finish-run.ts does the same for the hook's reports). Rejects when Redis
- * did not take it all: the caller keeps the report and tries again.
+ * Takes one report into the host's events and hands every event it touched over (`sink.onEvent`; the
+ * finish-run job does the same for the hook's reports). Rejects when Redis did not take it all: the
+ * caller keeps the report and tries again.
  */
 export async function takeReport(sink: IntakeSink, report: ChangeReport): Promise<RecordedChange[]> {
   const taken = await recordChange(sink.redis, sink.events, sink.config, report, matchOptions(sink.config));
   for (const t of taken) {
-    await ensureRollout(sink.events, sink.rollouts, t.event, sink.logger, sink.config);
+    await sink.onEvent(t.event);
     if (t.created && report.source !== "hook") {
       sink.logger.warn(
         { eventId: t.event.id, source: report.source, packages: t.event.packages.map((p) => `${p.name} ${p.from ?? "-"} -> ${p.to ?? "-"}`) },

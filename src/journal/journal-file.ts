@@ -1,6 +1,11 @@
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
+import { existsSync, readFileSync, statSync, unlinkSync } from "node:fs";
 import { dirname } from "node:path";
 import { gunzipSync, gzipSync } from "node:zlib";
+import { fsyncDirSync, writeFileDurableSync } from "../fs/durable-file.js";
+
+// Re-exported under its old name for the journal's other modules (they sync the directory after creating
+// or pruning a journal), so the journal's own files need not change for it.
+export { fsyncDirSync as fsyncDir } from "../fs/durable-file.js";
 
 /** A live journal: `ROLLOUT.jsonl`. */
 export const JOURNAL_EXT = ".jsonl";
@@ -29,29 +34,6 @@ export function readJournalText(file: string): string | undefined {
   return undefined;
 }
 
-/** fsyncs a directory, so that a file created or renamed in it survives a crash. */
-export function fsyncDir(dir: string): void {
-  const fd = openSync(dir, "r");
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** Writes `data` to `target` through a synced temporary file and an atomic rename. */
-function writeAtomically(target: string, data: Uint8Array): void {
-  const tmp = `${target}.tmp-${process.pid}`;
-  const fd = openSync(tmp, "w", 0o640);
-  try {
-    writeSync(fd, data);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, target);
-  fsyncDir(dirname(target));
-}
 
 /**
  * Replaces `ROLLOUT.jsonl` by `ROLLOUT.jsonl.gz` (synced, atomic). When the plain file grew while it was
@@ -61,13 +43,13 @@ function writeAtomically(target: string, data: Uint8Array): void {
 export function compressJournal(plain: string): boolean {
   const before = readFileSync(plain);
   const gz = compressedPathOf(plain);
-  writeAtomically(gz, gzipSync(before));
+  writeFileDurableSync(gz, gzipSync(before), { mode: 0o640 });
   if (statSync(plain).size !== before.length) {
     unlinkSync(gz);
     return false;
   }
   unlinkSync(plain);
-  fsyncDir(dirname(plain));
+  fsyncDirSync(dirname(plain));
   return true;
 }
 
@@ -77,7 +59,7 @@ export function compressJournal(plain: string): boolean {
  */
 export function inflateJournal(plain: string): void {
   const gz = compressedPathOf(plain);
-  writeAtomically(plain, gunzipSync(readFileSync(gz)));
+  writeFileDurableSync(plain, gunzipSync(readFileSync(gz)), { mode: 0o640 });
   unlinkSync(gz);
-  fsyncDir(dirname(plain));
+  fsyncDirSync(dirname(plain));
 }

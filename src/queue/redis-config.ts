@@ -19,7 +19,7 @@ export function embeddedRedisPaths(stateDir: string): EmbeddedRedisPaths {
 
 /**
  * The embedded redis-server's configuration. Queues need persistence and must never lose keys to eviction
- * (docs/PLATFORM.md, "BullMQ facts"): AOF with fsync every second loses at most ~1 s of writes on a crash,
+ * (docs/platform.md, "Redis and BullMQ"): AOF with fsync every second loses at most ~1 s of writes on a crash,
  * and `noeviction` turns a full memory into write errors instead of silently dropped jobs. Only a unix
  * socket (mode 0700) is opened; it lives under the state directory, which provisioned containers hide.
  */

@@ -1,11 +1,13 @@
 import { EventEmitter } from "node:events";
-import { chmod, mkdir, rename, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, rm } from "node:fs/promises";
 import { createInterface } from "node:readline";
 import { execa, type ResultPromise } from "execa";
 import { Redis } from "ioredis";
 import { PatchrollError } from "../errors/patchroll-error.js";
+import { writeFileDurable } from "../fs/durable-file.js";
 import type { Logger } from "../log/logger.js";
 import { embeddedRedisPaths, renderRedisConfig, restartDelayMs, type EmbeddedRedisPaths } from "./redis-config.js";
+import { redisLineLevel } from "./redis-log-line.js";
 import { clearStaleRedis } from "./redis-stale.js";
 
 /** How redis-server is spawned (see launch()). */
@@ -92,9 +94,7 @@ export class RedisSupervisor extends EventEmitter<RedisSupervisorEvents> {
     try {
       await mkdir(this.paths.dir, { recursive: true, mode: 0o700 });
       await chmod(this.paths.dir, 0o700);
-      const tmp = `${this.paths.configFile}.tmp`;
-      await writeFile(tmp, renderRedisConfig(this.paths), { mode: 0o600 });
-      await rename(tmp, this.paths.configFile);
+      await writeFileDurable(this.paths.configFile, renderRedisConfig(this.paths), { mode: 0o600 });
       await clearStaleRedis(this.paths, this.logger, this.opts.stopTimeoutMs);
       await this.launch();
     } catch (err) {
@@ -130,8 +130,7 @@ export class RedisSupervisor extends EventEmitter<RedisSupervisorEvents> {
     const startedAt = Date.now();
     const redisLog = this.logger.child({ component: "redis", pid: child.pid });
     if (child.all !== undefined) {
-      // Redis marks warnings with "#" after the timestamp ("pid:M 23 Nov 2026 06:14:23.783 # msg").
-      createInterface({ input: child.all }).on("line", (line) => (/^\d+:\w \S+ \w+ \d+ [\d:.]+ # /.test(line) ? redisLog.warn(line) : redisLog.info(line)));
+      createInterface({ input: child.all }).on("line", (line) => redisLog[redisLineLevel(line)](line));
     }
     this.childExit = child.then((result) => {
       if (this.readyChild === child) this.onExit(child.pid ?? 0, result.exitCode, result.signal, Date.now() - startedAt);

@@ -22,6 +22,32 @@ const STEP_FILL: Record<string, string> = {
   "rollback.start": "#b91c1c",
   "rollback.health": "#f97316",
 };
+/** A step the chart has no colour of its own for (a step type newer than this chart). */
+const OTHER_STEP_FILL = "#a855f7";
+const FAILED_STEP_FILL = "#ef4444";
+
+/** What each colour a step bar can have means, in legend order: every colour the bars use is here. */
+const LEGEND: readonly (readonly [label: string, color: string])[] = [
+  ["snapshot", STEP_FILL["snapshot"]!],
+  ["stop", STEP_FILL["stop"]!],
+  ["start", STEP_FILL["start"]!],
+  ["health", STEP_FILL["health"]!],
+  ["verify", STEP_FILL["verify"]!],
+  ["rollback stop/start", STEP_FILL["rollback.stop"]!],
+  ["restore delta", STEP_FILL["rollback.restore"]!],
+  ["pin old files", STEP_FILL["rollback.pin"]!],
+  ["rollback health", STEP_FILL["rollback.health"]!],
+  ["failed step", FAILED_STEP_FILL],
+  ["other step", OTHER_STEP_FILL],
+];
+/** The colour of a step's bar. */
+function stepFill(s: Pick<RolloutReport["containers"][number]["steps"][number], "step" | "failed">): string {
+  return s.failed ? FAILED_STEP_FILL : (STEP_FILL[s.step] ?? OTHER_STEP_FILL);
+}
+const LEGEND_PER_ROW = 6;
+const LEGEND_ENTRY_W = 125;
+const LEGEND_ROW_H = 18;
+
 const OUTCOME_FILL: Record<string, string> = { patched: "#16a34a", unverified: "#ca8a04", "rolled-back": "#ea580c", "rollback-failed": "#b91c1c", skipped: "#64748b" };
 
 const n = (v: number) => String(Math.round(v * 10) / 10);
@@ -44,7 +70,11 @@ export function timelineSvg(r: RolloutReport): string {
   const x = (t: string | null) => LABEL_W + (Math.min(Math.max(msBetween(t0, t) ?? 0, 0), span) / span) * PLOT_W;
   const rows = r.containers;
   const plotH = Math.max(rows.length, 1) * ROW;
-  const H = TOP + plotH + 64;
+  // The legend shows the colours this chart draws: a row per LEGEND_PER_ROW of them.
+  const drawn = new Set<string>();
+  for (const c of rows) for (const s of c.steps) drawn.add(stepFill(s));
+  const legend = LEGEND.filter(([, color]) => drawn.has(color));
+  const H = TOP + plotH + 64 + Math.max(Math.ceil(legend.length / LEGEND_PER_ROW) - 1, 0) * LEGEND_ROW_H;
   const out: string[] = [];
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" class="timeline" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-labelledby="chart-title chart-desc" font-family="system-ui, sans-serif" font-size="12">`);
   out.push(`<title id="chart-title">Rollout ${esc(r.rollout)}: batches and container restarts over time</title>`);
@@ -78,7 +108,7 @@ export function timelineSvg(r: RolloutReport): string {
       const stroke = failed ? ` stroke="#450a0a" stroke-width="1.5"` : s.endedAt === null ? ` stroke="#0f172a" stroke-dasharray="3 2"` : "";
       const verdict = s.ok === false ? ` FAILED: ${s.error ?? ""}` : failed ? (s.step.endsWith("health") ? " UNHEALTHY" : " NOT verified") : s.endedAt === null ? ": no end recorded" : "";
       const what = `${s.step}${verdict} (${formatDuration(s.ms ?? msBetween(s.beganAt, s.endedAt))})`;
-      out.push(`<rect class="step${s.step.startsWith("rollback") ? " rollback" : ""}${failed ? " failed" : ""}" x="${n(x1)}" y="${n(mid - BAR / 2)}" width="${n(w)}" height="${BAR}" fill="${failed ? "#ef4444" : (STEP_FILL[s.step] ?? "#a855f7")}"${stroke}><title>${esc(c.name)}: ${esc(what)}</title></rect>`);
+      out.push(`<rect class="step${s.step.startsWith("rollback") ? " rollback" : ""}${failed ? " failed" : ""}" x="${n(x1)}" y="${n(mid - BAR / 2)}" width="${n(w)}" height="${BAR}" fill="${stepFill(s)}"${stroke}><title>${esc(c.name)}: ${esc(what)}</title></rect>`);
     }
     if (c.doneAt !== null && c.outcome !== null) {
       out.push(`<circle class="outcome" cx="${n(x(c.doneAt))}" cy="${n(mid)}" r="5" fill="${OUTCOME_FILL[c.outcome] ?? "#64748b"}" stroke="#fff"><title>${esc(c.name)}: ${esc(c.outcome)}</title></circle>`);
@@ -106,9 +136,12 @@ export function timelineSvg(r: RolloutReport): string {
     out.push(`<line x1="${n(tx)}" x2="${n(tx)}" y1="${axisY - 14}" y2="${axisY - 6}" stroke="#94a3b8"/><text x="${n(tx)}" y="${axisY + 4}" text-anchor="middle">+${esc(formatDuration(t))}</text>`);
   }
   out.push("</g>");
-  const legend = [["snapshot", "#94a3b8"], ["stop", "#475569"], ["start", "#2563eb"], ["health", "#16a34a"], ["verify", "#0d9488"], ["rollback", "#dc2626"], ["failed step", "#ef4444"]];
   out.push(`<g class="legend" transform="translate(${LABEL_W} ${axisY + 18})">`);
-  legend.forEach(([label, color], i) => out.push(`<rect x="${i * 100}" y="-9" width="12" height="12" fill="${color}"/><text x="${i * 100 + 16}" y="1">${label}</text>`));
+  legend.forEach(([label, color], i) => {
+    const lx = (i % LEGEND_PER_ROW) * LEGEND_ENTRY_W;
+    const ly = Math.floor(i / LEGEND_PER_ROW) * LEGEND_ROW_H;
+    out.push(`<rect x="${lx}" y="${ly - 9}" width="12" height="12" fill="${color}"/><text x="${lx + 16}" y="${ly + 1}">${label}</text>`);
+  });
   out.push("</g></svg>");
   return out.join("\n");
 }

@@ -1,16 +1,16 @@
 import { randomBytes } from "node:crypto";
-import { execa } from "execa";
 import type { Redis } from "ioredis";
 import type { Config } from "../config/schema.js";
 import type { AptEvent, PackageChange } from "../intake/apt-event.js";
+import { PatchrollError } from "../errors/patchroll-error.js";
 import { EventStore } from "../intake/event-store.js";
+import { runTool } from "../proc/run-tool.js";
 import type { Queues } from "../queue/queues.js";
-import { queueRollout } from "../../workers/rollout.js";
-import { rolloutIdFor } from "./rollout-id.js";
+import { ensureRollout } from "./ensure-rollout.js";
 
 /** A package named by an operator, as the change it stands for: its installed version, "reinstalled". */
 async function asReinstall(name: string): Promise<PackageChange> {
-  const r = await execa("dpkg-query", ["-W", "-f=${Version} ${Architecture}", "--", name], { reject: false, timeout: 10_000 });
+  const r = await runTool("dpkg-query", ["-W", "-f=${Version} ${Architecture}", "--", name], { timeoutMs: 10_000 }).result;
   const [version, arch] = r.exitCode === 0 ? r.stdout.trim().split(" ") : [];
   return { name, arch: arch || "all", from: version || null, to: version || null, action: "reinstall" };
 }
@@ -38,8 +38,7 @@ export async function startManualRollout(
   };
   const events = new EventStore(redis, config);
   await events.saveEvent(event);
-  const { rolloutId } = await events.claimRollout(event.id, rolloutIdFor(event));
-  await beforeQueue?.(rolloutId);
-  await queueRollout(queues, event.id, rolloutId);
-  return { eventId: event.id, rolloutId };
+  const queued = await ensureRollout({ events, queues, config }, event, { requested: true, ...(beforeQueue !== undefined ? { beforeQueue } : {}) });
+  if (queued === undefined) throw new PatchrollError("INTERNAL", `manual rollout of event ${event.id} was not queued (a requested rollout always is)`);
+  return { eventId: event.id, rolloutId: queued.rolloutId };
 }

@@ -2,6 +2,8 @@ import type { Redis } from "ioredis";
 import type { Config } from "../config/schema.js";
 import type { AptEvent } from "../intake/apt-event.js";
 import type { EventStore } from "../intake/event-store.js";
+import { netChanges } from "../intake/package-change.js";
+import { ROLLOUT_JOB, RolloutJob } from "../queue/jobs/rollout.js";
 import { hostKey } from "../queue/names.js";
 import type { Queues } from "../queue/queues.js";
 
@@ -18,8 +20,11 @@ export async function absorbWaitingRollouts(redis: Redis, queues: Queues, events
   const waiting = await queues.rollouts.getJobs(["waiting", "delayed", "prioritized"]);
   const absorbed: { rolloutId: string; event: AptEvent }[] = [];
   for (const job of waiting) {
-    const other = job.data as { rolloutId?: string; eventId?: string };
-    if (other.rolloutId === undefined || other.eventId === undefined || other.rolloutId === rolloutId) continue;
+    // A job whose payload the schema refuses is not folded in: its own run fails it, saying why.
+    const parsed = job.name === ROLLOUT_JOB ? RolloutJob.safeParse(job.data) : undefined;
+    if (parsed?.success !== true) continue;
+    const other = parsed.data;
+    if (other.rolloutId === rolloutId) continue;
     const event = await events.getEvent(other.eventId);
     if (event === undefined) continue;
     if ((await redis.set(mergedKey(ns, other.rolloutId), rolloutId, "NX")) !== "OK") continue;
@@ -33,15 +38,10 @@ export async function mergedInto(redis: Redis, ns: NS, rolloutId: string): Promi
   return (await redis.get(mergedKey(ns, rolloutId))) ?? undefined;
 }
 
-/** One event's worth of packages for several events: the first `from` and the last `to` of each package. */
+/**
+ * One event's worth of packages for several events, oldest first: each package's net change over them
+ * ({@link netChanges}), so a remove and a reinstall of the same version is a reinstall, which restarts.
+ */
 export function combinePackages(events: readonly Pick<AptEvent, "packages">[]): AptEvent["packages"] {
-  const byKey = new Map<string, AptEvent["packages"][number]>();
-  for (const e of events) {
-    for (const p of e.packages) {
-      const key = `${p.name}:${p.arch}`;
-      const prev = byKey.get(key);
-      byKey.set(key, prev === undefined ? p : { ...p, from: prev.from });
-    }
-  }
-  return [...byKey.values()];
+  return netChanges(events.flatMap((e) => e.packages));
 }

@@ -6,7 +6,7 @@ import { journalFile } from "../journal/paths.js";
 import type { Queues } from "../queue/queues.js";
 import { type ControlRequest, type ControlState, requestControl } from "../rollout/controls.js";
 import { RolloutStore } from "../rollout/rollout-store.js";
-import { queueRollout } from "../../workers/rollout.js";
+import { enqueueRollout } from "../queue/jobs/rollout.js";
 
 /** What an operator's control did. */
 export interface ControlResult {
@@ -25,7 +25,7 @@ export interface ControlResult {
  */
 export async function requeueRollout(queues: Queues, config: Pick<Config, "journalDir" | "hostId">, rolloutId: string, eventId: string): Promise<number> {
   const attempt = readJournal(journalFile(config, rolloutId)).entries.filter((e) => e.type === "control.retry").length;
-  await queueRollout(queues, eventId, rolloutId, Math.max(1, attempt));
+  await enqueueRollout(queues, { eventId, rolloutId }, Math.max(1, attempt));
   return Math.max(1, attempt);
 }
 

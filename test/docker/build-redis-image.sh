@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the local Redis image the test harness runs through testcontainers. No registry can be reached
-# from these machines (docs/PLATFORM.md), so the image is `docker import`ed from a tarball holding the host's
+# from the test machines (docs/platform.md), so the image is `docker import`ed from a tarball holding the host's
 # own redis-server and the shared libraries ldd says it needs. Idempotent: the image carries a label with a
 # hash of those files and is rebuilt only when they changed (an apt upgrade of redis or a library).
 #

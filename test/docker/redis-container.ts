@@ -15,7 +15,7 @@ const OWNER_PID_LABEL = "patchroll.owner-pid";
 const OWNER_HOST_LABEL = "patchroll.owner-host";
 
 /**
- * Environment testcontainers needs on these machines (docs/PLATFORM.md): no Ryuk (its image cannot be
+ * Environment testcontainers needs on the test machines (docs/platform.md, "The test machines"): no Ryuk (its image cannot be
  * pulled), and the host is loopback. Without the override testcontainers sees /.dockerenv, thinks it runs
  * inside a container and would target the docker0 bridge gateway, which nothing here may send traffic to.
  */

@@ -1,7 +1,7 @@
 import { copyFileSync, mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { FINISH_RUN_JOB } from "../../workers/finish-run.js";
+import { FINISH_RUN_JOB } from "../../src/queue/jobs/finish-run.js";
 import { IntakeHarness } from "../intake/intake-harness.js";
 import { RestartableRedis } from "../intake/restartable-redis.js";
 

@@ -57,7 +57,7 @@ describe("the harness Redis", () => {
       for (const c of [producerConnection, workerConnection, inspector]) c.disconnect();
     });
     cleanups.push(async () => {
-      // worker.close() can hang when Redis is away (docs/PLATFORM.md): race it, then force.
+      // worker.close() can hang when Redis is away (docs/platform.md): race it, then force.
       await Promise.race([worker.close(), new Promise((r) => setTimeout(r, 5000))]);
       await worker.close(true);
       await queue.obliterate({ force: true }).catch(() => {});

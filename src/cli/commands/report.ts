@@ -1,7 +1,8 @@
-import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Command } from "commander";
 import { PatchrollError } from "../../errors/patchroll-error.js";
+import { writeFileDurableSync } from "../../fs/durable-file.js";
 import { DOC_ROOT } from "../../report/changelog-read.js";
 import { loadDigest } from "../../report/load-digest.js";
 import { loadRolloutReport } from "../../report/load-report.js";
@@ -17,12 +18,10 @@ interface ReportOptions {
   docRoot?: string;
 }
 
-/** Writes through a temporary file and a rename, so a reader never sees half a report. */
+/** Writes durably (src/fs/durable-file.ts), so a reader never sees half a report. */
 function writeReport(file: string, text: string): void {
   mkdirSync(dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, file);
+  writeFileDurableSync(file, text);
 }
 
 export function registerReport(program: Command, ctx: CliContext): void {

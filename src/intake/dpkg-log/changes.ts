@@ -1,7 +1,7 @@
 import { PackageChange } from "../apt-event.js";
+import { actionBetween, leavesNoTrace, netChange } from "../package-change.js";
 import { warningAt, type LineRef, type ParseWarning } from "../tail/line.js";
 import type { DpkgRun } from "./parse.js";
-import { compareDebianVersions } from "./version-compare.js";
 
 /** Package changes of consecutive dpkg invocations that belong together (one apt run, as far as dpkg.log tells). */
 export interface DpkgChangeGroup {
@@ -32,13 +32,9 @@ export interface ChangeGroupOptions {
   joinGapSeconds?: number | undefined;
 }
 
+/** What dpkg did to one package in a group: each line as a change (not yet validated), and where it starts. */
 interface Track {
-  name: string;
-  arch: string;
-  before: string | null;
-  to: string | null;
-  changedFiles: boolean;
-  configuredOnly: boolean;
+  changes: [PackageChange, ...PackageChange[]];
   ref: LineRef;
 }
 
@@ -76,38 +72,19 @@ function summarize(runs: DpkgRun[], warnings: ParseWarning[]): DpkgChangeGroup {
       const step = stepOf(e.pkg, arch, e.action, e.from, e.to);
       if (step !== undefined) steps.push(step);
       const key = `${e.pkg}:${arch}`;
-      let t = tracks.get(key);
-      if (t === undefined) {
-        // A purge that is not preceded by a remove only deletes the conffiles of a removed package.
-        const notInstalled = e.action === "install" || e.action === "purge";
-        t = { name: e.pkg, arch, before: notInstalled ? null : e.from, to: e.from, changedFiles: false, configuredOnly: e.action === "configure", ref: e.ref };
-        tracks.set(key, t);
-      }
-      switch (e.action) {
-        case "install":
-        case "upgrade":
-          t.to = e.to;
-          t.changedFiles = true;
-          t.configuredOnly = false;
-          break;
-        case "remove":
-        case "purge":
-          t.to = null;
-          t.changedFiles = true;
-          t.configuredOnly = false;
-          break;
-        case "configure":
-          break;
-      }
+      const t = tracks.get(key);
+      const change = lineChange(e.pkg, arch, e.action, e.from, e.to, t?.changes.at(-1));
+      if (t === undefined) tracks.set(key, { changes: [change], ref: e.ref });
+      else t.changes.push(change);
     }
   }
   const packages: PackageChange[] = [];
   for (const t of tracks.values()) {
-    const change = netChange(t);
-    if (change === undefined) continue;
+    const change = netChange(t.changes);
+    if (leavesNoTrace(change)) continue;
     const ok = PackageChange.safeParse(change);
     if (ok.success) packages.push(ok.data);
-    else warnings.push(warningAt(t.ref, `package change not representable (${ok.error.issues[0]?.message ?? "invalid"})`, `${t.name}:${t.arch}`));
+    else warnings.push(warningAt(t.ref, `package change not representable (${ok.error.issues[0]?.message ?? "invalid"})`, `${change.name}:${change.arch}`));
   }
   return { time: runs[0]!.time, endedAt, packages, steps, runs: runs.length, ref: runs[0]!.ref };
 }
@@ -120,18 +97,29 @@ function stepOf(name: string, arch: string, action: string, from: string | null,
     change = { name, arch, from, to: null, action: "remove" };
   } else if (action === "install" || action === "upgrade") {
     if (to === null) return undefined;
-    const cmp = from === null ? 1 : compareDebianVersions(to, from);
-    change = { name, arch, from, to, action: from === null ? "install" : cmp > 0 ? "upgrade" : cmp < 0 ? "downgrade" : "reinstall" };
+    change = { name, arch, from, to, action: actionBetween(from, to) };
   } else return undefined;
   return PackageChange.safeParse(change).success ? change : undefined;
 }
 
-function netChange(t: Track): PackageChange | undefined {
-  const base = { name: t.name, arch: t.arch, from: t.before, to: t.to };
-  if (t.configuredOnly) return { ...base, to: t.before, action: "configure" };
-  if (!t.changedFiles) return undefined;
-  if (t.to === null) return t.before === null ? undefined : { ...base, action: "remove" };
-  if (t.before === null) return { ...base, action: "install" };
-  const cmp = compareDebianVersions(t.to, t.before);
-  return { ...base, action: cmp > 0 ? "upgrade" : cmp < 0 ? "downgrade" : "reinstall" };
+/**
+ * One action line as the change its package went through, for the net change of the group. An install
+ * line starts from nothing (a package in config-files state has an old version but no files), and so
+ * does a purge the group saw no remove of (it only deletes the conffiles of a removed package); a
+ * configure line keeps the version the package is at.
+ */
+function lineChange(name: string, arch: string, action: string, from: string | null, to: string | null, before: PackageChange | undefined): PackageChange {
+  switch (action) {
+    case "install":
+      return { name, arch, from: null, to, action: actionBetween(null, to) };
+    case "remove":
+    case "purge":
+      return { name, arch, from: action === "purge" && before === undefined ? null : from, to: null, action: "remove" };
+    case "configure": {
+      const at = before === undefined ? from : before.to;
+      return { name, arch, from: at, to: at, action: "configure" };
+    }
+    default:
+      return { name, arch, from, to, action: actionBetween(from, to) };
+  }
 }

@@ -1,34 +1,12 @@
-import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { mkdir, readFile } from "node:fs/promises";
+import { dirname } from "node:path";
+import { writeFileDurable } from "../../fs/durable-file.js";
 import type { z } from "zod";
 
-/**
- * Writes `value` as JSON so that readers see either the old file or the new one, never a torn one:
- * write a temporary file in the same directory, fsync it, rename it over `file`, fsync the directory.
- */
+/** Writes `value` as JSON, durably (src/fs/durable-file.ts): readers see the old file or the new one, never a torn one. */
 export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
-  const dir = dirname(file);
-  await mkdir(dir, { recursive: true });
-  const tmp = join(dir, `.${basename(file)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
-  try {
-    const fh = await open(tmp, "w", 0o640);
-    try {
-      await fh.writeFile(`${JSON.stringify(value)}\n`);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, file);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
-  const dh = await open(dir, "r");
-  try {
-    await dh.sync();
-  } finally {
-    await dh.close();
-  }
+  await mkdir(dirname(file), { recursive: true });
+  await writeFileDurable(file, `${JSON.stringify(value)}\n`, { mode: 0o640 });
 }
 
 /** Outcome of reading a small JSON state file. */

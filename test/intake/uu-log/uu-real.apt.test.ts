@@ -79,7 +79,7 @@ describe("real unattended-upgrade runs, parsed", () => {
     expect(runs[1]).toMatchObject({ packages: ["prdemo"], outcome: { status: "failed" }, dpkg: { failedPackages: ["prdemo"] } });
     expect(runs[1]!.outcome.reason).toMatch(/dpkg failed on prdemo/);
 
-    // Debian rotates these logs monthly (compress, no copytruncate); PLATFORM.md says copytruncate: both work.
+    // Debian rotates these logs monthly (compress, no copytruncate); copytruncate is also found (docs/platform.md): both work.
     await logrotate(sb.dir, join(sb.logDir, "unattended-upgrades.log"), ["rotate 6", "copytruncate", "compress"]);
     mkdirSync(join(sb.dir, "lr2"));
     await logrotate(join(sb.dir, "lr2"), join(sb.logDir, "unattended-upgrades-dpkg.log"), ["rotate 6", "compress"]);
