@@ -45,3 +45,21 @@ export function netChanges(changes: readonly PackageChange[]): PackageChange[] {
 export function leavesNoTrace(change: Pick<PackageChange, "from" | "to">): boolean {
   return change.from === null && change.to === null;
 }
+
+/**
+ * The net change of each package over several events, oldest first (the events folded into one rollout).
+ * The same rule as {@link netChanges}, with one thing a single apt run does not have: time between events.
+ * A package that an event installed and a later event changed again was on disk in between, where a
+ * container may have started using it, so it counts from the version it had at the first event boundary
+ * (an install and a later upgrade restarts what maps the first version, as an upgrade does).
+ */
+export function netChangesOverEvents(events: readonly (readonly PackageChange[])[]): PackageChange[] {
+  const perEvent = events.map((e) => netChanges(e));
+  return netChanges(perEvent.flat()).map((net) => {
+    if (net.from !== null || net.to === null) return net;
+    const key = `${net.name}:${net.arch}`;
+    const boundary = perEvent.slice(1).flat().find((c) => `${c.name}:${c.arch}` === key && c.from !== null);
+    if (boundary === undefined) return net;
+    return { ...net, from: boundary.from, action: actionBetween(boundary.from, net.to) };
+  });
+}

@@ -2,7 +2,7 @@ import type { Redis } from "ioredis";
 import type { Config } from "../config/schema.js";
 import type { AptEvent } from "../intake/apt-event.js";
 import type { EventStore } from "../intake/event-store.js";
-import { netChanges } from "../intake/package-change.js";
+import { netChangesOverEvents } from "../intake/package-change.js";
 import { ROLLOUT_JOB, RolloutJob } from "../queue/jobs/rollout.js";
 import { hostKey } from "../queue/names.js";
 import type { Queues } from "../queue/queues.js";
@@ -40,8 +40,9 @@ export async function mergedInto(redis: Redis, ns: NS, rolloutId: string): Promi
 
 /**
  * One event's worth of packages for several events, oldest first: each package's net change over them
- * ({@link netChanges}), so a remove and a reinstall of the same version is a reinstall, which restarts.
+ * ({@link netChangesOverEvents}), so a remove and a reinstall of the same version is a reinstall, and an
+ * install and a later upgrade an upgrade from the installed version: both restart.
  */
 export function combinePackages(events: readonly Pick<AptEvent, "packages">[]): AptEvent["packages"] {
-  return netChanges(events.flatMap((e) => e.packages));
+  return netChangesOverEvents(events.map((e) => e.packages));
 }

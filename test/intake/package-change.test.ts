@@ -17,6 +17,17 @@ const RESTARTS = new Set(["upgrade", "downgrade", "reinstall"]);
 
 type Step = { kind: "unpack"; to: string } | { kind: "remove" } | { kind: "configure" };
 
+/** The events' packages folded by the rollout's rule, where no event gave the package a version it kept between events. */
+function foldedAsEvents(events: readonly PackageChange[][]): PackageChange[] {
+  const folded = combinePackages(events.map((packages) => ({ packages })));
+  return keptBetweenEvents(events) ? netChanges(events.flat()) : folded;
+}
+
+/** True when an event after the first that touched the package found it installed. */
+function keptBetweenEvents(events: readonly PackageChange[][]): boolean {
+  return events.flatMap((e) => netChanges(e)).slice(1).some((n) => n.from !== null);
+}
+
 /** A package's history as a source reports it: each change starts where the one before ended, its action derived as the apt hook does. */
 function chainOf(name: string, start: string | null, steps: readonly Step[]): PackageChange[] {
   const out: PackageChange[] = [];
@@ -86,6 +97,33 @@ describe("the net change of a package", () => {
     expect(netChanges(changes).map((p) => p.action)).toEqual([action]);
   });
 
+  it("restarts after an install and a later upgrade folded into a waiting rollout: the first version was on disk in between", () => {
+    const installed: Pick<AptEvent, "packages"> = { packages: [change("libssl3", null, "3.0.17-1", "install")] };
+    const upgraded: Pick<AptEvent, "packages"> = { packages: [change("libssl3", "3.0.17-1", "3.0.17-2", "upgrade")] };
+    expect(combinePackages([installed, upgraded])).toEqual([change("libssl3", "3.0.17-1", "3.0.17-2", "upgrade")]);
+    expect(changedPackages({ packages: combinePackages([installed, upgraded]) })).toEqual(["libssl3"]);
+    // In one apt run nothing can start using the package between its steps: a plain install.
+    expect(netChanges([...installed.packages, ...upgraded.packages]).map((p) => p.action)).toEqual(["install"]);
+  });
+
+  it("folds events as one run, except a package installed and changed again: it counts from a version it had between events", () => {
+    fc.assert(
+      fc.property(chain, fc.array(fc.nat(), { maxLength: 4 }), (c, cuts) => {
+        const at = [...new Set(cuts.map((x) => x % (c.length + 1)))].sort((a, b) => a - b);
+        const events = [0, ...at].map((start, i) => c.slice(start, [...at, c.length][i]));
+        const [folded] = combinePackages(events.map((packages) => ({ packages })));
+        const [whole] = netChanges(c);
+        const between = events.flatMap((e) => netChanges(e)).map((n) => n.to).filter((v): v is string => v !== null);
+        if (whole!.from !== null || whole!.to === null || !keptBetweenEvents(events)) expect(folded).toEqual(whole);
+        else {
+          expect(folded!.to).toBe(whole!.to);
+          expect(between).toContain(folded!.from);
+          expect(RESTARTS.has(folded!.action) || folded!.action === "configure").toBe(true);
+        }
+      }),
+    );
+  });
+
   it("keeps the first from and the last to; its action says whether what maps the package restarts", () => {
     fc.assert(
       fc.property(chain, (c) => {
@@ -110,7 +148,7 @@ describe("the net change of a package", () => {
         const at = cut % (c.length + 1);
         const whole = netChanges(c);
         expect(netChanges([...netChanges(c.slice(0, at)), ...netChanges(c.slice(at))])).toEqual(whole);
-        expect(combinePackages([{ packages: c.slice(0, at) }, { packages: c.slice(at) }])).toEqual(whole);
+        expect(foldedAsEvents([c.slice(0, at), c.slice(at)])).toEqual(whole);
         expect(netChanges(whole)).toEqual(whole);
       }),
     );
@@ -146,7 +184,7 @@ describe("the net change of a package", () => {
       fc.property(chain, (c) => {
         const net = netChanges(c);
         expect(mergePackages(c)).toEqual(net);
-        expect(combinePackages(c.map((x) => ({ packages: [x] })))).toEqual(net);
+        expect(foldedAsEvents(c.map((x) => [x]))).toEqual(net);
         const fromLog = changeGroups(groupDpkgRuns(dpkgLog(c))).groups[0]!.packages;
         expect(fromLog).toEqual(net.filter((p) => !leavesNoTrace(p)));
         // Reconciliation folds what no event accounts for; configure-only steps never make an event.
