@@ -6,6 +6,11 @@ import { pruneSnapshots, restoreDelta, snapshotDelta } from "../src/containers/s
 import { verifyPatched } from "../src/detect/scan.js";
 import { type ContainerInfo, getContainer } from "../src/containers/discover.js";
 import { RolloutJournal } from "../src/journal/journal.js";
+import { journalFile } from "../src/journal/paths.js";
+import { lockJournal, lockPathOf } from "../src/journal/writer-lock.js";
+import type { AptEvent } from "../src/intake/apt-event.js";
+import type { Logger } from "../src/log/logger.js";
+import { journalPendingControls, releaseJournal } from "../src/rollout/control-journal.js";
 import type { RestartDeps, RestartTarget } from "../src/rollout/container-restart.js";
 import { changedPackages, prepareRollout, targetsOf } from "../src/rollout/prepare.js";
 import { cvesOfEvent } from "../src/report/changelog-read.js";
@@ -50,7 +55,33 @@ export async function handleRollout(job: Job, ctx: WorkerContext, token?: string
   const event = await ctx.events.getEvent(eventId);
   if (event === undefined) throw new UnrecoverableError(`rollout ${rolloutId}: event ${eventId} is not in Redis any more`);
   const log = logger.child({ rolloutId, eventId });
+  // The runner is the journal's one writer while it runs: operators' controls reach the journal through it.
+  const lock = await lockJournal(journalFile(config, rolloutId), `rollout job ${job.id ?? rolloutId}`, 10_000);
+  if (lock === undefined) {
+    log.warn({ lock: lockPathOf(journalFile(config, rolloutId)) }, "the rollout's journal is held by another process; trying again in a second");
+    await job.moveToDelayed(Date.now() + 1000, token);
+    throw new DelayedError();
+  }
   const journal = new RolloutJournal(config.journalDir, config.hostId, rolloutId);
+  try {
+    await journalPendingControls(ctx.redis, config, journal);
+    return await runJob(job, ctx, { rolloutId, eventId, event, log, journal }, token, signal);
+  } finally {
+    await releaseJournal(ctx.redis, config, rolloutId, lock, journal);
+  }
+}
+
+interface JobScope {
+  rolloutId: string;
+  eventId: string;
+  event: AptEvent;
+  log: Logger;
+  journal: RolloutJournal;
+}
+
+async function runJob(job: Job, ctx: WorkerContext, scope: JobScope, token?: string, signal?: AbortSignal): Promise<RolloutProgress | { status: string }> {
+  const { rolloutId, eventId, event, log, journal } = scope;
+  const { config } = ctx;
   const before = journalState(journal.entries());
   if (before.ended !== undefined) return { status: before.ended };
   const into = before.plan === undefined ? await mergedInto(ctx.redis, config, rolloutId) : undefined;
@@ -116,7 +147,10 @@ export async function handleRollout(job: Job, ctx: WorkerContext, token?: string
     ...(ctx.checkpoint !== undefined ? { checkpoint: ctx.checkpoint } : {}),
   };
   const windows = new MaintenanceWindows(config.rollout.windows);
-  const gate = controlGate({ redis: ctx.redis, config, rolloutId, windows, approveAfter: config.rollout.approveAfter, ...(signal !== undefined ? { signal } : {}) });
+  const onControls = async (): Promise<void> => {
+    await journalPendingControls(ctx.redis, config, journal);
+  };
+  const gate = controlGate({ redis: ctx.redis, config, rolloutId, windows, approveAfter: config.rollout.approveAfter, onControls, ...(signal !== undefined ? { signal } : {}) });
   const forgiven = before.retried !== undefined ? [...before.finished.values()].filter(isFailure).length : 0;
   let result: RolloutProgress;
   try {
