@@ -15,11 +15,10 @@ import type { RestartDeps, RestartTarget } from "../src/rollout/container-restar
 import { changedPackages, prepareRollout, targetsOf } from "../src/rollout/prepare.js";
 import { cvesOfEvent } from "../src/report/changelog-read.js";
 import { absorbWaitingRollouts, combinePackages, mergedInto } from "../src/rollout/merge.js";
-import { journalState } from "../src/rollout/resume.js";
+import { journalState, resumeOptions } from "../src/rollout/resume.js";
 import { type RolloutProgress, runRollout } from "../src/rollout/run-rollout.js";
 import type { RolloutState } from "../src/rollout/rollout-store.js";
 import { discoverContainers } from "../src/containers/discover.js";
-import { isFailure } from "../src/rollout/container-outcome.js";
 import { controlGate, RolloutReleased } from "../src/rollout/gates.js";
 import { MaintenanceWindows } from "../src/rollout/windows.js";
 import type { WorkerContext } from "./context.js";
@@ -151,7 +150,6 @@ async function runJob(job: Job, ctx: WorkerContext, scope: JobScope, token?: str
     await journalPendingControls(ctx.redis, config, journal);
   };
   const gate = controlGate({ redis: ctx.redis, config, rolloutId, windows, approveAfter: config.rollout.approveAfter, onControls, ...(signal !== undefined ? { signal } : {}) });
-  const forgiven = before.retried !== undefined ? [...before.finished.values()].filter(isFailure).length : 0;
   let result: RolloutProgress;
   try {
     result = await runRollout({
@@ -161,9 +159,7 @@ async function runJob(job: Job, ctx: WorkerContext, scope: JobScope, token?: str
       journal,
       deps,
       gate,
-      finished: before.finished,
-      rollingBack: before.rollingBack,
-      forgivenFailures: forgiven,
+      ...resumeOptions(before),
       onNotice: (n) => queueNotice(ctx.queues, config, n, log),
       onProgress: async (p) => {
         await job.updateProgress({ batch: p.batch, batches: p.batches, done: p.done, total: p.total, failures: p.failures });

@@ -34,3 +34,12 @@ export function arr(d: Data, key: string): Data[] {
   const v = d[key];
   return Array.isArray(v) ? v.filter((x): x is Data => typeof x === "object" && x !== null && !Array.isArray(x)) : [];
 }
+
+/**
+ * Whether a step ran to its end (false: it threw, and `error` says why), from its `step.end` data. A health
+ * step that judged carries its verdict in `healthy`, and newer writers set `ok` to that verdict too: it ran.
+ */
+export function stepRan(d: Data): boolean | null {
+  if (typeof d["healthy"] === "boolean" && d["error"] === undefined) return true;
+  return bool(d, "ok");
+}

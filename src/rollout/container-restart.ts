@@ -137,8 +137,9 @@ async function finish(journal: RolloutJournal, outcome: ContainerOutcome): Promi
   return outcome;
 }
 
+/** A health step's end: `ok` is the verdict (the checks ran either way), `reason` says why. */
 function summarize(v: HealthVerdict): Record<string, unknown> {
-  return { healthy: v.healthy, reason: v.reason, rounds: v.rounds.length, last: v.rounds.at(-1) };
+  return { ok: v.healthy, healthy: v.healthy, reason: v.reason, rounds: v.rounds.length, last: v.rounds.at(-1) };
 }
 
 function ms(started: number): number {

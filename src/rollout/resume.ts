@@ -1,5 +1,5 @@
 import type { JournalEntry } from "../journal/entry.js";
-import type { ContainerOutcome, ContainerOutcomeKind } from "./container-outcome.js";
+import { type ContainerOutcome, type ContainerOutcomeKind, isFailure } from "./container-outcome.js";
 import type { AptEvent } from "../intake/apt-event.js";
 import type { Plan } from "./plan.js";
 
@@ -48,4 +48,13 @@ export function journalState(entries: readonly JournalEntry[]): JournalState {
   state.inFlight = [...begun].filter((c) => !state.finished.has(c));
   for (const c of state.rollingBack.keys()) if (state.finished.has(c)) state.rollingBack.delete(c);
   return state;
+}
+
+/**
+ * What a run of the rollout takes from its journal: the containers already finished, the rollbacks a crash
+ * cut off, and, after an operator's retry, the failures that no longer count against the budget.
+ */
+export function resumeOptions(state: JournalState): { finished: JournalState["finished"]; rollingBack: JournalState["rollingBack"]; forgivenFailures: number } {
+  const forgivenFailures = state.retried !== undefined ? [...state.finished.values()].filter(isFailure).length : 0;
+  return { finished: state.finished, rollingBack: state.rollingBack, forgivenFailures };
 }
