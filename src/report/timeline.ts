@@ -1,5 +1,5 @@
 import type { JournalEntry } from "../journal/entry.js";
-import { bool, type Data, num, obj, stepRan, str, strs } from "./entry-fields.js";
+import { type Data, num, obj, stepRan, str, strs } from "./entry-fields.js";
 import type { TimelineRow } from "./report-model.js";
 import { formatDuration, msBetween } from "./time-format.js";
 
