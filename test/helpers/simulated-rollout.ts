@@ -46,10 +46,17 @@ export interface SimulatedRollout {
  * Sets up a simulated rollout (see SimulatedContainerDriver: a simulation, not LXC): the containers with
  * their behaviours, the plan's batches, and the rollout settings.
  */
-export function simulatedRollout(o: { containers: Record<string, SimulatedBehaviour>; batches: readonly (readonly string[])[]; policy?: Partial<Config["rollout"]> }): SimulatedRollout {
-  const dir = mkdtempSync("/var/tmp/patchroll-test-sim-");
+export function simulatedRollout(o: {
+  containers: Record<string, SimulatedBehaviour>;
+  batches: readonly (readonly string[])[];
+  policy?: Partial<Config["rollout"]>;
+  /** Where the journal goes (a test's own config); default a scratch directory, host `sim`. */
+  journal?: { dir: string; host: string; rollout: string };
+}): SimulatedRollout {
+  const scratch = o.journal === undefined ? mkdtempSync("/var/tmp/patchroll-test-sim-") : undefined;
+  const where = o.journal ?? { dir: scratch!, host: "sim", rollout: "20261203T000000Z-51a1a7ed" };
   const driver = new SimulatedContainerDriver(o.containers);
-  const journal = new RolloutJournal(dir, "sim", "20261203T000000Z-51a1a7ed", () => new Date());
+  const journal = new RolloutJournal(where.dir, where.host, where.rollout);
   const plan = simulatedPlan(o.batches);
   const policy = simulatedPolicy(o.policy);
   const targets = simulatedTargets(Object.keys(o.containers));
@@ -77,7 +84,7 @@ export function simulatedRollout(o: { containers: Record<string, SimulatedBehavi
       }),
     cleanup: () => {
       journal.close();
-      rmSync(dir, { recursive: true, force: true });
+      if (scratch !== undefined) rmSync(scratch, { recursive: true, force: true });
     },
   };
   return sim;
