@@ -85,14 +85,14 @@ async function runJob(job: Job, ctx: WorkerContext, scope: JobScope, token?: str
   if (before.ended !== undefined) return { status: before.ended };
   const into = before.plan === undefined ? await mergedInto(ctx.redis, config, rolloutId) : undefined;
   if (into !== undefined) {
-    journal.append({ type: "rollout.merged", data: { into, event } });
+    journal.append("rollout.merged", { into, event });
     await ctx.rollouts.save({ id: rolloutId, eventId, createdAt: event.time, updatedAt: new Date().toISOString(), status: "merged", packages: changedPackages(event, ctx.config), mergedInto: into });
     return { status: "merged" };
   }
 
   if (before.plan === undefined && changedPackages(event, config).length === 0) {
     // Only packages the configuration ignores (patchroll's own upgrade, say): nothing to restart.
-    journal.append({ type: "rollout.completed", data: { containers: 0, failures: 0, reason: "only ignored packages changed" } });
+    journal.append("rollout.completed", { containers: 0, failures: 0, reason: "only ignored packages changed" });
     await ctx.rollouts.save({ id: rolloutId, eventId, createdAt: event.time, updatedAt: new Date().toISOString(), status: "completed", packages: [], outcomes: [], done: 0, total: 0 });
     return { status: "completed" };
   }
@@ -109,12 +109,12 @@ async function runJob(job: Job, ctx: WorkerContext, scope: JobScope, token?: str
     infos = prepared.infos;
     // The CVEs the new versions close, read now, while their changelogs are certainly installed.
     const cves = await cvesOfEvent(all);
-    journal.append({ type: "rollout.planned", data: { event, plan, scans: prepared.scans, merged, cves } });
+    journal.append("rollout.planned", { event, plan, scans: prepared.scans, merged, cves });
   } else {
     const found = await discoverContainers({ lxcPath: config.lxc.path, hostRoot: config.lxc.hostRoot, driver: ctx.driver });
     targets = targetsOf(found);
     infos = new Map(found.map((i) => [i.name, i]));
-    journal.append({ type: "rollout.resumed", data: { finished: [...before.finished.keys()], inFlight: before.inFlight } });
+    journal.append("rollout.resumed", { finished: [...before.finished.keys()], inFlight: before.inFlight });
     log.warn({ inFlight: before.inFlight }, "resuming an interrupted rollout");
   }
 
@@ -170,7 +170,7 @@ async function runJob(job: Job, ctx: WorkerContext, scope: JobScope, token?: str
     windows.close();
     if (err instanceof RolloutReleased) {
       // The daemon is stopping: hand the rollout back; the next worker resumes it from the journal.
-      journal.append({ type: "rollout.released", data: { reason: err.message } });
+      journal.append("rollout.released", { reason: err.message });
     }
     journal.close();
     if (!(err instanceof RolloutReleased)) throw err;

@@ -30,6 +30,12 @@ export function obj(d: Data, key: string): Data | null {
   return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Data) : null;
 }
 
+/** The items of an array field, whatever they are. */
+export function items(d: Data, key: string): unknown[] {
+  const v: unknown = d[key];
+  return Array.isArray(v) ? v : [];
+}
+
 export function arr(d: Data, key: string): Data[] {
   const v = d[key];
   return Array.isArray(v) ? v.filter((x): x is Data => typeof x === "object" && x !== null && !Array.isArray(x)) : [];

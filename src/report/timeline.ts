@@ -1,5 +1,5 @@
 import type { JournalEntry } from "../journal/entry.js";
-import { type Data, num, obj, stepRan, str, strs } from "./entry-fields.js";
+import { type Data, items, num, obj, stepRan, str, strs } from "./entry-fields.js";
 import type { TimelineRow } from "./report-model.js";
 import { formatDuration, msBetween } from "./time-format.js";
 
@@ -75,9 +75,9 @@ export function entryText(e: JournalEntry): string {
   switch (e.type) {
     case "rollout.planned": {
       const plan = obj(d, "plan");
-      const batches = Array.isArray(plan?.["batches"]) ? (plan["batches"] as unknown[]).length : 0;
-      const affected = Array.isArray(plan?.["affected"]) ? (plan["affected"] as unknown[]).length : 0;
-      const excluded = Array.isArray(plan?.["excluded"]) ? (plan["excluded"] as unknown[]).length : 0;
+      const batches = plan !== null ? items(plan, "batches").length : 0;
+      const affected = plan !== null ? items(plan, "affected").length : 0;
+      const excluded = plan !== null ? items(plan, "excluded").length : 0;
       return `planned: ${affected} container(s) to restart in ${batches} batch(es), ${excluded} excluded`;
     }
     case "rollout.resumed":

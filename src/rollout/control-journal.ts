@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
 import { z } from "zod";
 import type { Config } from "../config/schema.js";
+import { isControlEntry, knownEntry } from "../journal/entry.js";
 import { RolloutJournal } from "../journal/journal.js";
 import { journalFile } from "../journal/paths.js";
 import { type JournalLock, tryLockJournal } from "../journal/writer-lock.js";
@@ -42,13 +43,13 @@ export async function journalPendingControls(redis: Redis, ns: NS, journal: Roll
   const key = pendingControlsKey(ns, journal.rollout);
   const raw = await redis.lrange(key, 0, -1);
   if (raw.length === 0) return 0;
-  const done = new Set(journal.entries().flatMap((e) => (e.type.startsWith("control.") && typeof e.data["request"] === "string" ? [e.data["request"]] : [])));
+  const done = new Set(journal.entries().map(knownEntry).filter(isControlEntry).map((k) => k.data.request));
   let written = 0;
   for (const line of raw) {
     const c = PendingControl.safeParse(JSON.parse(line));
     if (c.success && !done.has(c.data.request)) {
       const { action, ...data } = c.data;
-      journal.append({ type: `control.${action}`, data });
+      journal.append(`control.${action}`, data);
       written += 1;
     }
     await redis.lrem(key, 1, line);

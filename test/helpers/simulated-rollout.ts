@@ -1,5 +1,6 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import type { Config } from "../../src/config/schema.js";
+import type { AptEvent } from "../../src/intake/apt-event.js";
 import type { JournalEntry } from "../../src/journal/entry.js";
 import { RolloutJournal } from "../../src/journal/journal.js";
 import type { RestartDeps } from "../../src/rollout/container-restart.js";
@@ -16,6 +17,12 @@ export function simulatedPolicy(overrides: Partial<Config["rollout"]> = {}): Con
     ...overrides,
   };
 }
+
+/** The apt run every simulated rollout patches: one library upgraded. */
+export const SIMULATED_EVENT: AptEvent = {
+  v: 1, id: "simulated-run", host: "sim", time: "2026-12-03T00:00:00.000Z", origin: "security", sources: ["manual"],
+  packages: [{ name: "libsim", arch: "amd64", from: "1.0", to: "1.1", action: "upgrade" }],
+};
 
 /** A plan of the given batches, every container selected. */
 export function simulatedPlan(batches: readonly (readonly string[])[]): Plan {
@@ -67,12 +74,12 @@ export function simulatedRollout(o: {
     plan,
     policy,
     run: (extra = {}, deps = {}) => {
-      journal.append({ type: "rollout.planned", data: { plan } });
+      journal.append("rollout.planned", { event: SIMULATED_EVENT, plan });
       return runRollout({ ...base(deps), ...extra });
     },
     resume: (extra = {}) => {
       const state = journalState(journal.entries());
-      journal.append({ type: "rollout.resumed", data: { finished: [...state.finished.keys()], inFlight: state.inFlight } });
+      journal.append("rollout.resumed", { finished: [...state.finished.keys()], inFlight: state.inFlight });
       return runRollout({ ...base(), ...resumeOptions(state), ...extra });
     },
     entries: () => journal.entries(),

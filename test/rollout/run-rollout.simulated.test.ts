@@ -197,7 +197,7 @@ describe("resume and retry over simulated containers", () => {
     sim = simulatedRollout({ containers: { a: { brokenByPatch: true }, b: {}, c: {} }, batches: [["a"], ["b"], ["c"]] });
     expect((await sim.run()).status).toBe("halted");
     const callsOfA = sim.driver.callsOf("a");
-    sim.journal.append({ type: "control.retry", data: { who: "dave", why: "a is pinned, go on" } });
+    sim.journal.append("control.retry", { who: "dave", why: "a is pinned, go on" });
     expect(journalState(sim.entries())).toMatchObject({ retried: 1 });
     const result = await sim.resume();
     expect(result.status).toBe("completed");
@@ -212,7 +212,7 @@ describe("resume and retry over simulated containers", () => {
   it("a second failure after a retry halts again: the retry forgives only the failures before it", async () => {
     sim = simulatedRollout({ containers: { a: { brokenByPatch: true }, b: { brokenByPatch: true }, c: {} }, batches: [["a"], ["b"], ["c"]] });
     await sim.run();
-    sim.journal.append({ type: "control.retry", data: { who: "dave", why: "go on" } });
+    sim.journal.append("control.retry", { who: "dave", why: "go on" });
     const result = await sim.resume();
     expect(result.status).toBe("halted");
     expect(sim.driver.callsOf("c")).toEqual([]);
