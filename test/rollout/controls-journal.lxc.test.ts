@@ -79,6 +79,7 @@ describe("operators' controls in a running rollout's journal (real LXC, real Red
     const report = buildReport({ host: h.env.config.hostId, rollout: id, read: readJournal(journalFile(h.env.config, id)), changelogCves: [] });
     expect(report.journal).toMatchObject({ problems: [] });
     expect(report.controls.map((c) => c.action)).toEqual(["pause", "resume", "approve", "pause", "abort"]);
+    expect(report.controls.map((c) => c.at)).toEqual(controls.map((c) => c.data["at"]));
     // Each says when the operator asked; `ts` is when the runner journaled it.
     for (const c of controls) expect(Date.parse(String(c.data["at"]))).toBeLessThanOrEqual(Date.parse(c.ts));
     expect(existsSync(lockPathOf(journalFile(h.env.config, id)))).toBe(false);
