@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { ContainerOutcomeKind } from "../../src/rollout/container-outcome.js";
 import { restartContainer, revertContainer } from "../../src/rollout/container-restart.js";
-import type { SimulatedBehaviour } from "../helpers/simulated-containers.js";
+import { type SimulatedBehaviour, simulatedTargets } from "../helpers/simulated-containers.js";
 import { simulatedRollout, type SimulatedRollout } from "../helpers/simulated-rollout.js";
 
 /**
@@ -15,41 +15,36 @@ describe("restart and revert of one container (simulated driver)", () => {
   const setup = (behaviour: SimulatedBehaviour) => {
     sim = simulatedRollout({ containers: { c1: behaviour }, batches: [["c1"]] });
     const deps = { ...sim.driver.restartDeps(), journal: sim.journal, policy: sim.policy };
-    return { sim, deps, target: { name: "c1", group: "default", deltaDir: "/simulated/c1/delta", health: [{ type: "command" as const, argv: ["simulated-health"], timeoutMs: 1000 }] } };
+    return { sim, deps, target: simulatedTargets(["c1"]).get("c1")! };
   };
+  /** `step.end` lines of c1's steps, each ok unless marked with "!". */
+  const ends = (...names: string[]) => names.map((n) => (n.startsWith("!") ? `step.end c1 ${n.slice(1)} ok=false` : `step.end c1 ${n} ok=true`));
   const steps = (s: SimulatedRollout) => s.story().filter((l) => l.startsWith("step.end") || l.startsWith("container.done"));
 
+  const RESTART_THEN_ROLLBACK = ["stop", "snapshot", "start", "stop", "restore", "pin", "start"];
   const restarts: { name: string; behaviour: SimulatedBehaviour; outcome: ContainerOutcomeKind; calls: string[]; journal: string[]; reason: RegExp }[] = [
     {
       name: "a container that takes the patch is patched and verified",
       behaviour: {},
       outcome: "patched",
       calls: ["stop", "snapshot", "start", "verify"],
-      journal: ["step.end c1 stop ok=true", "step.end c1 snapshot ok=true", "step.end c1 start ok=true", "step.end c1 health ok=true", "step.end c1 verify ok=true", "container.done c1 patched"],
+      journal: [...ends("stop", "snapshot", "start", "health", "verify"), "container.done c1 patched"],
       reason: /^no process maps an outdated file/,
     },
     {
       name: "a container the patch breaks is unhealthy (journaled ok=false), rolled back and healthy again",
       behaviour: { brokenByPatch: true },
       outcome: "rolled-back",
-      calls: ["stop", "snapshot", "start", "stop", "restore", "pin", "start"],
-      journal: [
-        "step.end c1 stop ok=true", "step.end c1 snapshot ok=true", "step.end c1 start ok=true", "step.end c1 health ok=false",
-        "step.end c1 rollback.stop ok=true", "step.end c1 rollback.restore ok=true", "step.end c1 rollback.pin ok=true", "step.end c1 rollback.start ok=true", "step.end c1 rollback.health ok=true",
-        "container.done c1 rolled-back",
-      ],
+      calls: RESTART_THEN_ROLLBACK,
+      journal: [...ends("stop", "snapshot", "start", "!health", "rollback.stop", "rollback.restore", "rollback.pin", "rollback.start", "rollback.health"), "container.done c1 rolled-back"],
       reason: /^health check command simulated-health exited with status 1 once in a row after restart; delta restored, pinned to the old package files, healthy again$/,
     },
     {
       name: "a container that never answers is rolled back and still unhealthy: rollback-failed",
       behaviour: { neverHealthy: true },
       outcome: "rollback-failed",
-      calls: ["stop", "snapshot", "start", "stop", "restore", "pin", "start"],
-      journal: [
-        "step.end c1 stop ok=true", "step.end c1 snapshot ok=true", "step.end c1 start ok=true", "step.end c1 health ok=false",
-        "step.end c1 rollback.stop ok=true", "step.end c1 rollback.restore ok=true", "step.end c1 rollback.pin ok=true", "step.end c1 rollback.start ok=true", "step.end c1 rollback.health ok=false",
-        "container.done c1 rollback-failed",
-      ],
+      calls: RESTART_THEN_ROLLBACK,
+      journal: [...ends("stop", "snapshot", "start", "!health", "rollback.stop", "rollback.restore", "rollback.pin", "rollback.start", "!rollback.health"), "container.done c1 rollback-failed"],
       reason: /but still unhealthy: health check command simulated-health exited with status 1/,
     },
     {
@@ -57,7 +52,7 @@ describe("restart and revert of one container (simulated driver)", () => {
       behaviour: { staysStale: true },
       outcome: "unverified",
       calls: ["stop", "snapshot", "start", "verify"],
-      journal: ["step.end c1 stop ok=true", "step.end c1 snapshot ok=true", "step.end c1 start ok=true", "step.end c1 health ok=true", "step.end c1 verify ok=true", "container.done c1 unverified"],
+      journal: [...ends("stop", "snapshot", "start", "health", "verify"), "container.done c1 unverified"],
       reason: /^healthy, but still maps outdated files/,
     },
     {
@@ -65,19 +60,15 @@ describe("restart and revert of one container (simulated driver)", () => {
       behaviour: { snapshotFails: "no space left for the snapshot" },
       outcome: "skipped",
       calls: ["stop", "snapshot", "start"],
-      journal: ["step.end c1 stop ok=true", "step.end c1 snapshot ok=false", "step.end c1 start ok=true", "container.done c1 skipped"],
+      journal: [...ends("stop", "!snapshot", "start"), "container.done c1 skipped"],
       reason: /^not patched: no space left for the snapshot; started again with its delta unchanged/,
     },
     {
       name: "a start that fails is rolled back; when the start after the rollback fails too: rollback-failed",
       behaviour: { startFails: "lxc-start: no cgroup" },
       outcome: "rollback-failed",
-      calls: ["stop", "snapshot", "start", "stop", "restore", "pin", "start"],
-      journal: [
-        "step.end c1 stop ok=true", "step.end c1 snapshot ok=true", "step.end c1 start ok=false",
-        "step.end c1 rollback.stop ok=true", "step.end c1 rollback.restore ok=true", "step.end c1 rollback.pin ok=true", "step.end c1 rollback.start ok=false",
-        "container.done c1 rollback-failed",
-      ],
+      calls: RESTART_THEN_ROLLBACK,
+      journal: [...ends("stop", "snapshot", "!start", "rollback.stop", "rollback.restore", "rollback.pin", "!rollback.start"), "container.done c1 rollback-failed"],
       reason: /^lxc-start: no cgroup; rollback could not start it again: lxc-start: no cgroup$/,
     },
   ];
