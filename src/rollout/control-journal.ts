@@ -86,3 +86,19 @@ export async function journalControlsIfIdle(redis: Redis, ns: NS, rolloutId: str
   const lock = tryLockJournal(journalFile(ns, rolloutId), "journal an operator's control");
   if (lock !== undefined) await releaseJournal(redis, ns, rolloutId, lock);
 }
+
+/**
+ * Waits until a pending control is journaled (true), helping when no one writes the journal; false when
+ * `waitMs` passes first (the runner is in the middle of a step and journals it at the next boundary).
+ */
+export async function awaitJournaled(redis: Redis, ns: NS, rolloutId: string, pending: PendingControl, waitMs: number): Promise<boolean> {
+  const key = pendingControlsKey(ns, rolloutId);
+  const line = JSON.stringify(pending);
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    await journalControlsIfIdle(redis, ns, rolloutId);
+    if ((await redis.lpos(key, line)) === null) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

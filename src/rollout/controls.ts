@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { Config } from "../config/schema.js";
 import { hostKey } from "../queue/names.js";
 import { ControlAction } from "./control-action.js";
-import { journalControlsIfIdle, pendingControl, pendingControlsKey } from "./control-journal.js";
+import { awaitJournaled, journalControlsIfIdle, pendingControl, pendingControlsKey } from "./control-journal.js";
 
 export { ControlAction };
 
@@ -30,6 +30,9 @@ export interface ControlState {
 export function controlsKey(config: Pick<Config, "hostId" | "redis">, rolloutId: string): string {
   return hostKey(config, "rollout", rolloutId, "controls");
 }
+
+/** How long a retry waits for its entry to be journaled before the rollout is queued again. */
+const RETRY_JOURNAL_WAIT_MS = 10_000;
 
 /**
  * Records an operator's request in Redis, where the running rollout reads it at its next step boundary,
@@ -61,7 +64,10 @@ export async function requestControl(redis: Redis, config: Pick<Config, "hostId"
       break;
   }
   await tx.exec();
-  await journalControlsIfIdle(redis, config, r.rolloutId);
+  // A retry is counted from the journal when the rollout is queued again: the runner that just halted it
+  // may still hold the journal for a moment, so wait for the entry (a halted rollout has no step to finish).
+  if (r.action === "retry") await awaitJournaled(redis, config, r.rolloutId, pending, RETRY_JOURNAL_WAIT_MS);
+  else await journalControlsIfIdle(redis, config, r.rolloutId);
   return readControls(redis, config, r.rolloutId);
 }
 

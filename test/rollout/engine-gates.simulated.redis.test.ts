@@ -7,7 +7,7 @@ import { verifyJournal } from "../../src/journal/verify.js";
 import { tryLockJournal } from "../../src/journal/writer-lock.js";
 import { connectRedis } from "../../src/queue/connection.js";
 import { closeQueues, openQueues, type Queues } from "../../src/queue/queues.js";
-import { journalPendingControls } from "../../src/rollout/control-journal.js";
+import { journalPendingControls, pendingControl, pendingControlsKey, releaseJournal } from "../../src/rollout/control-journal.js";
 import { requestControl } from "../../src/rollout/controls.js";
 import { controlGate } from "../../src/rollout/gates.js";
 import { startManualRollout } from "../../src/rollout/manual-rollout.js";
@@ -116,6 +116,33 @@ describe("gates and merges of the rollout engine (simulated containers, real Red
     expect(sim.story().filter((l) => /^(rollout|control)\./.test(l))).toEqual([
       "rollout.planned", "rollout.waiting #1", "control.pause", "rollout.waiting #1", "control.abort", "rollout.aborted #2",
     ]);
+  });
+
+  it("a retry waits for the runner that still holds the journal, and is journaled once, by it", async () => {
+    const id = rolloutId();
+    sim = simulatedRollout({ containers: { a: {} }, batches: [["a"]], journal: { dir: env.config.journalDir, host: env.config.hostId, rollout: id } });
+    const lock = tryLockJournal(journalFile(env.config, id), "simulated runner, finishing")!;
+    let answered = false;
+    const retry = requestControl(redis, env.config, { action: "retry", rolloutId: id, who: "dave", why: "fixed" }).then(() => (answered = true));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(answered).toBe(false);
+    expect(sim.entries()).toEqual([]);
+    await releaseJournal(redis, env.config, id, lock, sim.journal);
+    await retry;
+    expect(sim.story()).toEqual(["control.retry"]);
+    expect(await redis.llen(pendingControlsKey(env.config, id))).toBe(0);
+  });
+
+  it("a writer that died after journaling a control and before taking it off the list does not journal it twice", async () => {
+    const id = rolloutId();
+    sim = simulatedRollout({ containers: { a: {} }, batches: [["a"]], journal: { dir: env.config.journalDir, host: env.config.hostId, rollout: id } });
+    const c = pendingControl({ action: "pause", who: "ann", why: "hold" });
+    await redis.rpush(pendingControlsKey(env.config, id), JSON.stringify(c));
+    const { action: _, ...data } = c;
+    sim.journal.append("control.pause", data);
+    expect(await journalPendingControls(redis, env.config, sim.journal)).toBe(0);
+    expect(sim.story()).toEqual(["control.pause"]);
+    expect(await redis.llen(pendingControlsKey(env.config, id))).toBe(0);
   });
 
   it("merge: a rollout about to plan folds the waiting ones in, once; their packages become one change each", async () => {
