@@ -5,15 +5,19 @@ import { pruneSnapshots, restoreDelta, snapshotDelta } from "../src/containers/s
 import { verifyPatched } from "../src/detect/scan.js";
 import { type ContainerInfo, getContainer } from "../src/containers/discover.js";
 import { RolloutJournal } from "../src/journal/journal.js";
+import { journalFile } from "../src/journal/paths.js";
+import { lockJournal, lockPathOf } from "../src/journal/writer-lock.js";
+import type { AptEvent } from "../src/intake/apt-event.js";
+import type { Logger } from "../src/log/logger.js";
+import { journalPendingControls, releaseJournal } from "../src/rollout/control-journal.js";
 import type { RestartDeps, RestartTarget } from "../src/rollout/container-restart.js";
 import { changedPackages, prepareRollout, targetsOf } from "../src/rollout/prepare.js";
 import { cvesOfEvent } from "../src/report/changelog-read.js";
 import { absorbWaitingRollouts, combinePackages, mergedInto } from "../src/rollout/merge.js";
-import { journalState } from "../src/rollout/resume.js";
+import { journalState, resumeOptions } from "../src/rollout/resume.js";
 import { type RolloutProgress, runRollout } from "../src/rollout/run-rollout.js";
 import type { RolloutState } from "../src/rollout/rollout-store.js";
 import { discoverContainers } from "../src/containers/discover.js";
-import { isFailure } from "../src/rollout/container-outcome.js";
 import { controlGate, RolloutReleased } from "../src/rollout/gates.js";
 import { MaintenanceWindows } from "../src/rollout/windows.js";
 import type { WorkerContext } from "./context.js";
@@ -32,19 +36,45 @@ export async function handleRollout(job: Job, ctx: WorkerContext, token?: string
   const event = await ctx.events.getEvent(eventId);
   if (event === undefined) throw new UnrecoverableError(`rollout ${rolloutId}: event ${eventId} is not in Redis any more`);
   const log = logger.child({ rolloutId, eventId });
+  // The runner is the journal's one writer while it runs: operators' controls reach the journal through it.
+  const lock = await lockJournal(journalFile(config, rolloutId), `rollout job ${job.id ?? rolloutId}`, 10_000);
+  if (lock === undefined) {
+    log.warn({ lock: lockPathOf(journalFile(config, rolloutId)) }, "the rollout's journal is held by another process; trying again in a second");
+    await job.moveToDelayed(Date.now() + 1000, token);
+    throw new DelayedError();
+  }
   const journal = new RolloutJournal(config.journalDir, config.hostId, rolloutId);
+  try {
+    await journalPendingControls(ctx.redis, config, journal);
+    return await runJob(job, ctx, { rolloutId, eventId, event, log, journal }, token, signal);
+  } finally {
+    await releaseJournal(ctx.redis, config, rolloutId, lock, journal);
+  }
+}
+
+interface JobScope {
+  rolloutId: string;
+  eventId: string;
+  event: AptEvent;
+  log: Logger;
+  journal: RolloutJournal;
+}
+
+async function runJob(job: Job, ctx: WorkerContext, scope: JobScope, token?: string, signal?: AbortSignal): Promise<RolloutProgress | { status: string }> {
+  const { rolloutId, eventId, event, log, journal } = scope;
+  const { config } = ctx;
   const before = journalState(journal.entries());
   if (before.ended !== undefined) return { status: before.ended };
   const into = before.plan === undefined ? await mergedInto(ctx.redis, config, rolloutId) : undefined;
   if (into !== undefined) {
-    journal.append({ type: "rollout.merged", data: { into, event } });
+    journal.append("rollout.merged", { into, event });
     await ctx.rollouts.save({ id: rolloutId, eventId, createdAt: event.time, updatedAt: new Date().toISOString(), status: "merged", packages: changedPackages(event, ctx.config), mergedInto: into });
     return { status: "merged" };
   }
 
   if (before.plan === undefined && changedPackages(event, config).length === 0) {
     // Only packages the configuration ignores (patchroll's own upgrade, say): nothing to restart.
-    journal.append({ type: "rollout.completed", data: { containers: 0, failures: 0, reason: "only ignored packages changed" } });
+    journal.append("rollout.completed", { containers: 0, failures: 0, reason: "only ignored packages changed" });
     await ctx.rollouts.save({ id: rolloutId, eventId, createdAt: event.time, updatedAt: new Date().toISOString(), status: "completed", packages: [], outcomes: [], done: 0, total: 0 });
     return { status: "completed" };
   }
@@ -61,12 +91,12 @@ export async function handleRollout(job: Job, ctx: WorkerContext, token?: string
     infos = prepared.infos;
     // The CVEs the new versions close, read now, while their changelogs are certainly installed.
     const cves = await cvesOfEvent(all);
-    journal.append({ type: "rollout.planned", data: { event, plan, scans: prepared.scans, merged, cves } });
+    journal.append("rollout.planned", { event, plan, scans: prepared.scans, merged, cves });
   } else {
     const found = await discoverContainers({ lxcPath: config.lxc.path, hostRoot: config.lxc.hostRoot, driver: ctx.driver });
     targets = targetsOf(found);
     infos = new Map(found.map((i) => [i.name, i]));
-    journal.append({ type: "rollout.resumed", data: { finished: [...before.finished.keys()], inFlight: before.inFlight } });
+    journal.append("rollout.resumed", { finished: [...before.finished.keys()], inFlight: before.inFlight });
     log.warn({ inFlight: before.inFlight }, "resuming an interrupted rollout");
   }
 
@@ -98,8 +128,10 @@ export async function handleRollout(job: Job, ctx: WorkerContext, token?: string
     ...(ctx.checkpoint !== undefined ? { checkpoint: ctx.checkpoint } : {}),
   };
   const windows = new MaintenanceWindows(config.rollout.windows);
-  const gate = controlGate({ redis: ctx.redis, config, rolloutId, windows, approveAfter: config.rollout.approveAfter, ...(signal !== undefined ? { signal } : {}) });
-  const forgiven = before.retried !== undefined ? [...before.finished.values()].filter(isFailure).length : 0;
+  const onControls = async (): Promise<void> => {
+    await journalPendingControls(ctx.redis, config, journal);
+  };
+  const gate = controlGate({ redis: ctx.redis, config, rolloutId, windows, approveAfter: config.rollout.approveAfter, onControls, ...(signal !== undefined ? { signal } : {}) });
   let result: RolloutProgress;
   try {
     result = await runRollout({
@@ -109,9 +141,7 @@ export async function handleRollout(job: Job, ctx: WorkerContext, token?: string
       journal,
       deps,
       gate,
-      finished: before.finished,
-      rollingBack: before.rollingBack,
-      forgivenFailures: forgiven,
+      ...resumeOptions(before),
       onNotice: (n) => enqueueNotice(ctx.queues, config, n, log),
       onProgress: async (p) => {
         await job.updateProgress({ batch: p.batch, batches: p.batches, done: p.done, total: p.total, failures: p.failures });
@@ -122,7 +152,7 @@ export async function handleRollout(job: Job, ctx: WorkerContext, token?: string
     windows.close();
     if (err instanceof RolloutReleased) {
       // The daemon is stopping: hand the rollout back; the next worker resumes it from the journal.
-      journal.append({ type: "rollout.released", data: { reason: err.message } });
+      journal.append("rollout.released", { reason: err.message });
     }
     journal.close();
     if (!(err instanceof RolloutReleased)) throw err;

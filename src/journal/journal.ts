@@ -1,6 +1,6 @@
 import { closeSync, existsSync, fsync, fsyncSync, mkdirSync, openSync, readdirSync, readSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { JOURNAL_VERSION, JournalEntry, type JournalInput } from "./entry.js";
+import { type EntryData, type EntryType, JOURNAL_VERSION, JournalEntry, type JournalInput } from "./entry.js";
 import { COMPRESSED_EXT, compressedPathOf, fsyncDir, inflateJournal, JOURNAL_EXT, readJournalText } from "./journal-file.js";
 
 /**
@@ -28,13 +28,21 @@ export class RolloutJournal {
   }
 
   /**
-   * Writes one line and fsyncs it; returns the entry as written. A journal that is not streaming (no
-   * {@link write} since it was opened or closed) opens the file for this line only, so one-off writers
-   * (an operator's control, a merge note) leave no descriptor behind.
+   * Writes one entry of a type this version knows and fsyncs it; returns the entry as written. A journal
+   * that is not streaming (no {@link write} since it was opened or closed) opens the file for this line
+   * only, so one-off writers (an operator's control, a merge note) leave no descriptor behind.
    */
-  append(input: JournalInput): JournalEntry {
+  append<T extends EntryType>(type: T, data: EntryData<T>, container?: string): JournalEntry {
+    return this.appendAsWritten(input(type, data, container));
+  }
+
+  /**
+   * {@link append} for an entry of any type, as given: for a tool that copies entries, or a test playing an
+   * older or newer writer. The rollout engine uses the typed {@link append} and {@link write}.
+   */
+  appendAsWritten(input: JournalInput): JournalEntry {
     if (this.fd !== undefined) {
-      const entry = this.write(input);
+      const entry = this.writeAsWritten(input);
       fsyncSync(this.fd);
       this.synced = this.written;
       return entry;
@@ -60,7 +68,11 @@ export class RolloutJournal {
    * with the fsyncs of containers restarting side by side shared (group commit) and off the event loop.
    * The file stays open until {@link close}.
    */
-  write(input: JournalInput): JournalEntry {
+  write<T extends EntryType>(type: T, data: EntryData<T>, container?: string): JournalEntry {
+    return this.writeAsWritten(input(type, data, container));
+  }
+
+  private writeAsWritten(input: JournalInput): JournalEntry {
     const entry = this.next(input);
     writeSync(this.handle(), `${JSON.stringify(entry)}\n`);
     this.seq = entry.seq;
@@ -111,6 +123,10 @@ export class RolloutJournal {
   entries(): JournalEntry[] {
     return readJournal(this.file).entries;
   }
+}
+
+function input<T extends EntryType>(type: T, data: EntryData<T>, container: string | undefined): JournalInput {
+  return { type, ...(container !== undefined ? { container } : {}), data };
 }
 
 /**

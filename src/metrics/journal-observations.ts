@@ -1,4 +1,4 @@
-import type { JournalEntry } from "../journal/entry.js";
+import { type JournalEntry, knownEntry } from "../journal/entry.js";
 
 /** A health check result as the journal keeps it (the last round of each health step). */
 export interface HealthObservation {
@@ -35,12 +35,9 @@ export function observeEntries(entries: readonly JournalEntry[], cursor: Journal
   for (const e of entries) {
     const ms = Date.parse(e.ts);
     if (cursor.firstMs === undefined && Number.isFinite(ms)) cursor.firstMs = ms;
-    if (e.type === "step.end" && (e.data["step"] === "health" || e.data["step"] === "rollback.health")) {
-      const last = e.data["last"];
-      if (!Array.isArray(last)) continue;
-      for (const r of last as { latencyMs?: unknown; ok?: unknown }[]) {
-        if (typeof r.latencyMs === "number" && Number.isFinite(r.latencyMs)) health.push({ seconds: r.latencyMs / 1000, outcome: r.ok === true ? "ok" : "fail" });
-      }
+    const k = e.type === "step.end" ? knownEntry(e) : undefined;
+    if (k?.type === "step.end" && (k.data.step === "health" || k.data.step === "rollback.health")) {
+      for (const r of k.data.last ?? []) health.push({ seconds: r.latencyMs / 1000, outcome: r.ok ? "ok" : "fail" });
     } else if (ENDINGS.has(e.type) && cursor.firstMs !== undefined && Number.isFinite(ms)) {
       durations.push({ seconds: Math.max(0, (ms - cursor.firstMs) / 1000), status: ENDINGS.get(e.type)! });
     }

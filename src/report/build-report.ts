@@ -114,7 +114,8 @@ function controlFacts(entries: readonly JournalEntry[]): ControlFacts[] {
   return entries
     .filter((e) => e.type.startsWith("control."))
     .map((e) => ({
-      at: e.ts,
+      // When the operator asked; the runner journals it at its next step boundary (older journals: ts).
+      at: str(e.data, "at") ?? e.ts,
       action: e.type.slice("control.".length),
       who: str(e.data, "who") ?? "unknown",
       why: str(e.data, "why") ?? "",

@@ -1,5 +1,5 @@
 import type { JournalEntry } from "../journal/entry.js";
-import { arr, bool, type Data, num, str } from "./entry-fields.js";
+import { arr, bool, type Data, num, stepRan, str } from "./entry-fields.js";
 import type { ContainerFacts, HealthFacts, PlanFacts, RollbackFacts } from "./report-model.js";
 
 /**
@@ -30,7 +30,7 @@ export function containerFacts(entries: readonly JournalEntry[], plan: PlanFacts
       if (open === undefined) c.steps.push(s);
       s.endedAt = e.ts;
       s.ms = num(e.data, "ms");
-      s.ok = bool(e.data, "ok");
+      s.ok = stepRan(e.data);
       s.error = str(e.data, "error");
       s.failed = s.ok === false || e.data["healthy"] === false || e.data["verified"] === false;
       if (step === "health" || step === "rollback.health") c.health.push(healthFacts(e, step === "health" ? "restart" : "rollback"));

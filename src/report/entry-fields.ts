@@ -30,7 +30,22 @@ export function obj(d: Data, key: string): Data | null {
   return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Data) : null;
 }
 
+/** The items of an array field, whatever they are. */
+export function items(d: Data, key: string): unknown[] {
+  const v: unknown = d[key];
+  return Array.isArray(v) ? v : [];
+}
+
 export function arr(d: Data, key: string): Data[] {
   const v = d[key];
   return Array.isArray(v) ? v.filter((x): x is Data => typeof x === "object" && x !== null && !Array.isArray(x)) : [];
+}
+
+/**
+ * Whether a step ran to its end (false: it threw, and `error` says why), from its `step.end` data. A health
+ * step that judged carries its verdict in `healthy`, and newer writers set `ok` to that verdict too: it ran.
+ */
+export function stepRan(d: Data): boolean | null {
+  if (typeof d["healthy"] === "boolean" && d["error"] === undefined) return true;
+  return bool(d, "ok");
 }

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { AptEvent } from "../intake/apt-event.js";
 import type { JournalEntry } from "../journal/entry.js";
-import { arr, type Data, bool, obj, str } from "./entry-fields.js";
+import { arr, type Data, bool, items, obj, str } from "./entry-fields.js";
 import { PackageCves } from "./package-cves.js";
 import type { PlanFacts, TriggerFacts } from "./report-model.js";
 
@@ -44,7 +44,7 @@ export function readPlanned(entries: readonly JournalEntry[]): PlannedView {
 
 function planFacts(plan: Data | null): PlanFacts | null {
   if (plan === null) return null;
-  const batches = Array.isArray(plan["batches"]) ? (plan["batches"] as unknown[]).map((b) => (Array.isArray(b) ? b.filter((x): x is string => typeof x === "string") : [])) : [];
+  const batches = items(plan, "batches").map((b) => (Array.isArray(b) ? b.filter((x): x is string => typeof x === "string") : []));
   const batchOf = (name: string): number | null => {
     const i = batches.findIndex((b) => b.includes(name));
     return i < 0 ? null : i + 1;

@@ -1,5 +1,5 @@
 import type { JournalEntry } from "../journal/entry.js";
-import { bool, type Data, num, obj, str, strs } from "./entry-fields.js";
+import { type Data, items, num, obj, stepRan, str, strs } from "./entry-fields.js";
 import type { TimelineRow } from "./report-model.js";
 import { formatDuration, msBetween } from "./time-format.js";
 
@@ -41,7 +41,7 @@ export function timelineRows(entries: readonly JournalEntry[]): TimelineRow[] {
       open.delete(key);
       r.endedAt = e.ts;
       r.ms = num(e.data, "ms") ?? msBetween(r.at, e.ts);
-      r.ok = bool(e.data, "ok");
+      r.ok = stepRan(e.data);
       r.text = stepText(step, e.data, r.ms);
     } else {
       if (e.type === "rollout.resumed") open.clear();
@@ -54,7 +54,7 @@ export function timelineRows(entries: readonly JournalEntry[]): TimelineRow[] {
 function stepText(step: string, d: Data, ms: number | null): string {
   const took = ms !== null ? ` (${formatDuration(ms)})` : "";
   const name = STEP_WORDS[step] ?? step;
-  if (d["ok"] === false) return `${name}: FAILED${took}: ${str(d, "error") ?? "no error recorded"}`;
+  if (stepRan(d) === false) return `${name}: FAILED${took}: ${str(d, "error") ?? "no error recorded"}`;
   if (step === "snapshot") return `${name}: ok${took}, snapshot ${str(d, "snapshot") ?? "?"}`;
   if (step === "health" || step === "rollback.health") {
     const verdict = d["healthy"] === true ? "healthy" : "UNHEALTHY";
@@ -75,9 +75,9 @@ export function entryText(e: JournalEntry): string {
   switch (e.type) {
     case "rollout.planned": {
       const plan = obj(d, "plan");
-      const batches = Array.isArray(plan?.["batches"]) ? (plan["batches"] as unknown[]).length : 0;
-      const affected = Array.isArray(plan?.["affected"]) ? (plan["affected"] as unknown[]).length : 0;
-      const excluded = Array.isArray(plan?.["excluded"]) ? (plan["excluded"] as unknown[]).length : 0;
+      const batches = plan !== null ? items(plan, "batches").length : 0;
+      const affected = plan !== null ? items(plan, "affected").length : 0;
+      const excluded = plan !== null ? items(plan, "excluded").length : 0;
       return `planned: ${affected} container(s) to restart in ${batches} batch(es), ${excluded} excluded`;
     }
     case "rollout.resumed":

@@ -40,15 +40,15 @@ function journaledStep(target: RestartTarget, deps: RestartDeps): Step {
   return async (name, data, act, describe) => {
     await deps.checkpoint?.(target.name, name);
     // Write-ahead: the line is on disk before the step acts. Its `step.end` rides on the next fsync.
-    deps.journal.write({ type: "step.begin", container: target.name, data: { step: name, ...data } });
+    deps.journal.write("step.begin", { step: name, ...data }, target.name);
     await deps.journal.flush();
     const started = performance.now();
     try {
       const result = await act();
-      deps.journal.write({ type: "step.end", container: target.name, data: { step: name, ok: true, ms: ms(started), ...(describe ? describe(result) : {}) } });
+      deps.journal.write("step.end", { step: name, ok: true, ms: ms(started), ...(describe ? describe(result) : {}) }, target.name);
       return result;
     } catch (err) {
-      deps.journal.write({ type: "step.end", container: target.name, data: { step: name, ok: false, ms: ms(started), error: (err as Error).message } });
+      deps.journal.write("step.end", { step: name, ok: false, ms: ms(started), error: (err as Error).message }, target.name);
       throw err;
     }
   };
@@ -101,7 +101,7 @@ export async function revertContainer(target: RestartTarget, snapshotId: string,
   const { journal, driver } = deps;
   const step = journaledStep(target, deps);
   deps.logger.warn({ container: target.name, why }, "rolling back");
-  journal.write({ type: "rollback.begin", container: target.name, data: { reason: why, snapshot: snapshotId } });
+  journal.write("rollback.begin", { reason: why, snapshot: snapshotId }, target.name);
   let pinNote = "";
   try {
     await step("rollback.stop", {}, () => driver.stop(target.name, deps.stopTimeoutSec));
@@ -132,13 +132,14 @@ async function ensureRunning(driver: ContainerDriver, name: string): Promise<voi
 
 /** Records a container's outcome durably: a resumed rollout must not restart a finished container again. */
 async function finish(journal: RolloutJournal, outcome: ContainerOutcome): Promise<ContainerOutcome> {
-  journal.write({ type: "container.done", container: outcome.container, data: { outcome: outcome.outcome, reason: outcome.reason, ...(outcome.snapshot ? { snapshot: outcome.snapshot } : {}) } });
+  journal.write("container.done", { outcome: outcome.outcome, reason: outcome.reason, ...(outcome.snapshot ? { snapshot: outcome.snapshot } : {}) }, outcome.container);
   await journal.flush();
   return outcome;
 }
 
+/** A health step's end: `ok` is the verdict (the checks ran either way), `reason` says why. */
 function summarize(v: HealthVerdict): Record<string, unknown> {
-  return { healthy: v.healthy, reason: v.reason, rounds: v.rounds.length, last: v.rounds.at(-1) };
+  return { ok: v.healthy, healthy: v.healthy, reason: v.reason, rounds: v.rounds.length, last: v.rounds.at(-1) };
 }
 
 function ms(started: number): number {

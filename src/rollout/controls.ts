@@ -1,12 +1,11 @@
 import type { Redis } from "ioredis";
 import { z } from "zod";
 import type { Config } from "../config/schema.js";
-import { RolloutJournal } from "../journal/journal.js";
 import { hostKey } from "../queue/names.js";
+import { ControlAction } from "./control-action.js";
+import { awaitJournaled, journalControlsIfIdle, pendingControl, pendingControlsKey } from "./control-journal.js";
 
-/** What an operator can ask of a rollout. */
-export const ControlAction = z.enum(["pause", "resume", "abort", "approve", "retry"]);
-export type ControlAction = z.infer<typeof ControlAction>;
+export { ControlAction };
 
 export const ControlRequest = z.strictObject({
   action: ControlAction,
@@ -32,34 +31,43 @@ export function controlsKey(config: Pick<Config, "hostId" | "redis">, rolloutId:
   return hostKey(config, "rollout", rolloutId, "controls");
 }
 
+/** How long a retry waits for its entry to be journaled before the rollout is queued again. */
+const RETRY_JOURNAL_WAIT_MS = 10_000;
+
 /**
- * Records an operator's request: journaled first (who, why), then set in Redis where the running rollout
- * reads it at its next step boundary. `retry` is acted on by the caller (it re-queues the rollout job).
+ * Records an operator's request in Redis, where the running rollout reads it at its next step boundary,
+ * together with its journal entry (who, why, when), in one transaction. The entry is journaled by the
+ * journal's one writer: the runner at that step boundary while the rollout runs, or this call at once when
+ * no one writes the journal (the rollout is queued, halted or over). `retry` is acted on by the caller (it
+ * re-queues the rollout job).
  */
 export async function requestControl(redis: Redis, config: Pick<Config, "hostId" | "redis" | "journalDir">, req: ControlRequest, batch?: number): Promise<ControlState> {
   const r = ControlRequest.parse(req);
-  new RolloutJournal(config.journalDir, config.hostId, r.rolloutId).append({
-    type: `control.${r.action}`,
-    data: { who: r.who, why: r.why, ...(r.rollBackCompleted !== undefined ? { rollBackCompleted: r.rollBackCompleted } : {}), ...(batch !== undefined ? { batch } : {}) },
-  });
   const key = controlsKey(config, r.rolloutId);
+  const pending = pendingControl({ action: r.action, who: r.who, why: r.why, ...(r.rollBackCompleted !== undefined ? { rollBackCompleted: r.rollBackCompleted } : {}), ...(batch !== undefined ? { batch } : {}) });
+  const tx = redis.multi().rpush(pendingControlsKey(config, r.rolloutId), JSON.stringify(pending));
   switch (r.action) {
     case "pause":
-      await redis.hset(key, "paused", JSON.stringify({ who: r.who, why: r.why }));
+      tx.hset(key, "paused", JSON.stringify({ who: r.who, why: r.why }));
       break;
     case "resume":
-      await redis.hdel(key, "paused");
+      tx.hdel(key, "paused");
       break;
     case "abort":
-      await redis.hset(key, "aborted", JSON.stringify({ who: r.who, why: r.why, rollBackCompleted: r.rollBackCompleted ?? false }));
+      tx.hset(key, "aborted", JSON.stringify({ who: r.who, why: r.why, rollBackCompleted: r.rollBackCompleted ?? false }));
       break;
     case "approve":
-      await redis.hset(key, `approved:${batch ?? 0}`, JSON.stringify({ who: r.who, why: r.why }));
+      tx.hset(key, `approved:${batch ?? 0}`, JSON.stringify({ who: r.who, why: r.why }));
       break;
     case "retry":
-      await redis.hdel(key, "paused", "aborted");
+      tx.hdel(key, "paused", "aborted");
       break;
   }
+  await tx.exec();
+  // A retry is counted from the journal when the rollout is queued again: the runner that just halted it
+  // may still hold the journal for a moment, so wait for the entry (a halted rollout has no step to finish).
+  if (r.action === "retry") await awaitJournaled(redis, config, r.rolloutId, pending, RETRY_JOURNAL_WAIT_MS);
+  else await journalControlsIfIdle(redis, config, r.rolloutId);
   return readControls(redis, config, r.rolloutId);
 }
 

@@ -31,6 +31,11 @@ export interface ControlGateOptions {
   approveAfter: readonly number[];
   pollMs?: number;
   now?: () => Date;
+  /**
+   * Called after each read of the controls and before they are acted on: the runner journals the
+   * operators' pending controls there, so each `control.*` entry comes before what it caused.
+   */
+  onControls?: () => Promise<void>;
   /** Aborted when the worker shuts down: the gate then releases the rollout (see RolloutReleased). */
   signal?: AbortSignal;
 }
@@ -67,11 +72,16 @@ export function controlGate(o: ControlGateOptions): RolloutGate {
     if (c.paused !== undefined) return { status: "paused", reason: `paused by ${c.paused.who}: ${c.paused.why} (patchroll rollouts resume ${o.rolloutId})` };
     return undefined;
   };
+  const read = async (): Promise<ControlState> => {
+    const c = await readControls(o.redis, o.config, o.rolloutId);
+    await o.onControls?.();
+    return c;
+  };
   return {
-    beforeContainer: (onWait) => wait(async () => common(await readControls(o.redis, o.config, o.rolloutId)) ?? { go: true }, onWait),
+    beforeContainer: (onWait) => wait(async () => common(await read()) ?? { go: true }, onWait),
     beforeBatch: (batch, onWait) =>
       wait(async () => {
-        const c = await readControls(o.redis, o.config, o.rolloutId);
+        const c = await read();
         const stop = common(c);
         if (stop !== undefined) return stop;
         if (o.approveAfter.includes(batch - 1) && !(await approved(o, c, batch))) {

@@ -1,5 +1,5 @@
-import type { JournalEntry } from "../journal/entry.js";
-import type { ContainerOutcome, ContainerOutcomeKind } from "./container-outcome.js";
+import { type JournalEntry, knownEntry } from "../journal/entry.js";
+import { type ContainerOutcome, isFailure } from "./container-outcome.js";
 import type { AptEvent } from "../intake/apt-event.js";
 import type { Plan } from "./plan.js";
 
@@ -25,27 +25,50 @@ export function journalState(entries: readonly JournalEntry[]): JournalState {
   const state: JournalState = { finished: new Map(), inFlight: [], rollingBack: new Map() };
   const begun = new Set<string>();
   for (const e of entries) {
-    if (e.type === "rollout.planned") {
-      state.plan = e.data["plan"] as Plan;
-      state.merged = (e.data["merged"] as JournalState["merged"]) ?? [];
-    }
-    else if (e.type === "step.begin" && e.container !== undefined) begun.add(e.container);
-    else if (e.type === "rollback.begin" && e.container !== undefined) {
-      state.rollingBack.set(e.container, { snapshot: String(e.data["snapshot"]), reason: String(e.data["reason"] ?? "") });
-    }
-    else if (e.type === "container.done" && e.container !== undefined) {
-      const snapshot = e.data["snapshot"];
-      state.finished.set(e.container, { container: e.container, outcome: e.data["outcome"] as ContainerOutcomeKind, reason: String(e.data["reason"] ?? ""), ...(typeof snapshot === "string" ? { snapshot } : {}) });
-    } else if (e.type === "rollout.completed") state.ended = "completed";
-    else if (e.type === "rollout.halted") state.ended = "halted";
-    else if (e.type === "rollout.aborted") state.ended = "aborted";
-    // An operator's retry reopens a halted rollout: the runner goes on past the failure.
-    else if (e.type === "control.retry" && state.ended === "halted") {
-      delete state.ended;
-      state.retried = (state.retried ?? 0) + 1;
+    const k = knownEntry(e);
+    if (k === undefined) continue;
+    switch (k.type) {
+      case "rollout.planned":
+        state.plan = k.data.plan;
+        state.merged = k.data.merged;
+        break;
+      case "step.begin":
+        begun.add(k.container);
+        break;
+      case "rollback.begin":
+        state.rollingBack.set(k.container, { snapshot: k.data.snapshot, reason: k.data.reason });
+        break;
+      case "container.done":
+        state.finished.set(k.container, { container: k.container, outcome: k.data.outcome, reason: k.data.reason, ...(k.data.snapshot !== undefined ? { snapshot: k.data.snapshot } : {}) });
+        break;
+      case "rollout.completed":
+        state.ended = "completed";
+        break;
+      case "rollout.halted":
+        state.ended = "halted";
+        break;
+      case "rollout.aborted":
+        state.ended = "aborted";
+        break;
+      case "control.retry":
+        // An operator's retry reopens a halted rollout: the runner goes on past the failure.
+        if (state.ended === "halted") {
+          delete state.ended;
+          state.retried = (state.retried ?? 0) + 1;
+        }
+        break;
     }
   }
   state.inFlight = [...begun].filter((c) => !state.finished.has(c));
   for (const c of state.rollingBack.keys()) if (state.finished.has(c)) state.rollingBack.delete(c);
   return state;
+}
+
+/**
+ * What a run of the rollout takes from its journal: the containers already finished, the rollbacks a crash
+ * cut off, and, after an operator's retry, the failures that no longer count against the budget.
+ */
+export function resumeOptions(state: JournalState): { finished: JournalState["finished"]; rollingBack: JournalState["rollingBack"]; forgivenFailures: number } {
+  const forgivenFailures = state.retried !== undefined ? [...state.finished.values()].filter(isFailure).length : 0;
+  return { finished: state.finished, rollingBack: state.rollingBack, forgivenFailures };
 }

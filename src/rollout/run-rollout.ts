@@ -79,7 +79,7 @@ export async function runRollout(o: RunRolloutOptions): Promise<RolloutProgress>
   const rollout = journal.rollout;
   const notice = (n: Omit<RolloutNotice, "rollout">) => o.onNotice?.({ rollout, ...n });
   const onWait = async (w: Wait): Promise<void> => {
-    journal.append({ type: "rollout.waiting", data: { status: w.status, reason: w.reason, batch: current.batch } });
+    journal.append("rollout.waiting", { status: w.status, reason: w.reason, batch: current.batch });
     if (w.approval === true) await notice({ kind: "approval-needed", text: w.reason, batch: current.batch + 1 });
     await report({ status: w.status, batch: current.batch, waitReason: w.reason });
   };
@@ -90,7 +90,7 @@ export async function runRollout(o: RunRolloutOptions): Promise<RolloutProgress>
     if (todo.length === 0) continue;
     const go = await gate.beforeBatch(i + 1, onWait);
     if (!go.go) return abort(go, o, deps, outcomes, report, i + 1);
-    journal.append({ type: "batch.started", data: { batch: i + 1, of: plan.batches.length, containers: batch } });
+    journal.append("batch.started", { batch: i + 1, of: plan.batches.length, containers: batch });
     await report({ status: "running", batch: i + 1 });
     let aborted: GateDecision | undefined;
     await pool(todo, policy.maxParallel, async (name) => {
@@ -118,19 +118,19 @@ export async function runRollout(o: RunRolloutOptions): Promise<RolloutProgress>
     await counters.settle();
     if (aborted !== undefined && !aborted.go) return abort(aborted, o, deps, outcomes, report, i + 1);
     const failed = outcomes.filter(isFailure);
-    journal.append({ type: "batch.finished", data: { batch: i + 1, failures: failed.length } });
+    journal.append("batch.finished", { batch: i + 1, failures: failed.length });
     if (failed.length - (o.forgivenFailures ?? 0) > budget) {
       const reason = haltReason(failed, i + 1, budget);
-      journal.append({ type: "rollout.halted", data: { reason, batch: i + 1, untouched: plan.batches.slice(i + 1).flat() } });
+      journal.append("rollout.halted", { reason, batch: i + 1, untouched: plan.batches.slice(i + 1).flat() });
       await notice({ kind: "halted", batch: i + 1, text: `rollout ${rollout} ${reason}` });
       return report({ status: "halted", batch: i + 1 }, { haltReason: reason });
     }
     if (policy.bakeMs > 0 && i < plan.batches.length - 1) {
-      journal.append({ type: "batch.bake", data: { batch: i + 1, ms: policy.bakeMs } });
+      journal.append("batch.bake", { batch: i + 1, ms: policy.bakeMs });
       await new Promise((r) => setTimeout(r, policy.bakeMs));
     }
   }
-  journal.append({ type: "rollout.completed", data: { containers: total, failures: outcomes.filter(isFailure).length } });
+  journal.append("rollout.completed", { containers: total, failures: outcomes.filter(isFailure).length });
   await notice({ kind: "completed", text: `rollout ${rollout} completed: ${outcomes.filter((x) => x.outcome === "patched").length} of ${total} containers patched in ${plan.batches.length} batches` });
   return report({ status: "completed", batch: plan.batches.length });
 }
@@ -155,7 +155,7 @@ async function abort(
     }
   }
   const reason = `aborted by ${who}: ${why}${reverted.length > 0 ? `; rolled back ${reverted.join(", ")}` : ""}`;
-  o.journal.append({ type: "rollout.aborted", data: { who, why, batch, rolledBack: reverted, untouched: o.plan.batches.flat().filter((n) => !outcomes.some((x) => x.container === n)) } });
+  o.journal.append("rollout.aborted", { who, why, batch, rolledBack: reverted, untouched: o.plan.batches.flat().filter((n) => !outcomes.some((x) => x.container === n)) });
   await o.onNotice?.({ kind: "aborted", rollout: o.journal.rollout, batch, text: `rollout ${o.journal.rollout} ${reason}` });
   return report({ status: "aborted", batch }, { haltReason: reason });
 }

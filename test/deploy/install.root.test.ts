@@ -144,8 +144,8 @@ describe("deploy/install.sh into a staging root", () => {
     const old = new RolloutJournal(logDir, hostId, "20261001T000000Z-0ld00001", () => new Date(Date.now() - 30 * 86_400_000));
     const recent = new RolloutJournal(logDir, hostId, "20261122T000000Z-4ece4001");
     for (const j of [old, recent]) {
-      j.append({ type: "rollout.planned", data: {} });
-      j.append({ type: "rollout.completed", data: { containers: 0, failures: 0 } });
+      j.appendAsWritten({ type: "rollout.planned", data: {} });
+      j.appendAsWritten({ type: "rollout.completed", data: { containers: 0, failures: 0 } });
     }
     const prune = startUnit(parseUnit(readFileSync(join(destdir, "etc/systemd/system/patchroll-journal-prune.service"), "utf8")), destdir, env);
     expect((await prune.child).exitCode, prune.output()).toBe(0);

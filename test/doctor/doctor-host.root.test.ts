@@ -75,7 +75,7 @@ describe("doctor on this host", () => {
   it("finds a journal written by a clock that was an hour ahead (the clock went back)", async () => {
     expect((await runDoctor(ctx, [clockCheck]))[0]!.findings).toEqual([]);
     const ahead = new RolloutJournal(env.config.journalDir, env.config.hostId, "20261123T000000Z-clock", () => new Date(Date.now() + 3600_000));
-    ahead.append({ type: "rollout.completed", data: {} });
+    ahead.appendAsWritten({ type: "rollout.completed", data: {} });
     const [r] = await runDoctor(ctx, [clockCheck]);
     expect(r!.findings.map((f) => f.problem)).toEqual([expect.stringMatching(/20261123T000000Z-clock\.jsonl has an entry from .* s in the future: the clock went back/)]);
   });

@@ -14,7 +14,7 @@ describe("rollout journal", () => {
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   const write = (j: RolloutJournal, n: number) => {
-    for (let i = 0; i < n; i++) j.append({ type: "step.begin", container: "c1", data: { step: `s${i}` } });
+    for (let i = 0; i < n; i++) j.appendAsWritten({ type: "step.begin", container: "c1", data: { step: `s${i}` } });
   };
 
   it("tolerates a torn last line, reports it, and a writer carrying on starts a new line after it", () => {
@@ -28,7 +28,7 @@ describe("rollout journal", () => {
     expect(verifyJournal(torn, { host: "h1", rollout: "r1" }).problems).toHaveLength(1);
 
     const again = new RolloutJournal(dir, "h1", "r1");
-    const e = again.append({ type: "rollout.resumed", data: { finished: [], inFlight: ["c1"] } });
+    const e = again.appendAsWritten({ type: "rollout.resumed", data: { finished: [], inFlight: ["c1"] } });
     expect(e.seq).toBe(4);
     const after = readJournal(j.file);
     expect(after.entries.map((x) => x.type)).toEqual(["step.begin", "step.begin", "step.begin", "rollout.resumed"]);
@@ -54,7 +54,7 @@ describe("rollout journal", () => {
     const lines = readFileSync(j.file, "utf8").split("\n");
     lines[1] = "#### disk damage ####";
     writeFileSync(j.file, lines.join("\n"));
-    expect(new RolloutJournal(dir, "h1", "r3").append({ type: "batch.started", data: {} }).seq).toBe(4);
+    expect(new RolloutJournal(dir, "h1", "r3").appendAsWritten({ type: "batch.started", data: {} }).seq).toBe(4);
     const check = verifyJournal(readJournal(j.file), { host: "h1", rollout: "r3" });
     expect(check.sequenceGaps).toEqual([3]);
     expect(check.problems.map((p) => p.line)).toEqual([2]);
@@ -62,8 +62,8 @@ describe("rollout journal", () => {
 
   it("verify finds repeated numbers, foreign lines, a missing plan, clock jumps and steps with no end", () => {
     const j = new RolloutJournal(dir, "h1", "r4", () => new Date("2026-11-23T06:00:10.000Z"));
-    j.append({ type: "batch.started", data: { batch: 1 } });
-    j.append({ type: "step.begin", container: "c1", data: { step: "stop" } });
+    j.appendAsWritten({ type: "batch.started", data: { batch: 1 } });
+    j.appendAsWritten({ type: "step.begin", container: "c1", data: { step: "stop" } });
     appendFileSync(j.file, `${JSON.stringify({ v: 1, seq: 2, ts: "2026-11-23T06:00:00.000Z", host: "other", rollout: "r4", type: "batch.finished", data: {} })}\n`);
     const check = verifyJournal(readJournal(j.file), { host: "h1", rollout: "r4" });
     expect(check.problems.map((p) => p.reason)).toEqual([expect.stringContaining("seq 2 repeats"), expect.stringContaining("belongs to host other")]);
@@ -78,13 +78,13 @@ describe("rollout journal", () => {
 
   it("a retry reopens a halted rollout; lines after a real end are flagged", () => {
     const j = new RolloutJournal(dir, "h1", "r5");
-    j.append({ type: "rollout.planned", data: {} });
-    j.append({ type: "rollout.halted", data: {} });
-    j.append({ type: "control.retry", data: { who: "ann", why: "flaky check fixed" } });
-    j.append({ type: "batch.started", data: { batch: 2 } });
+    j.appendAsWritten({ type: "rollout.planned", data: {} });
+    j.appendAsWritten({ type: "rollout.halted", data: {} });
+    j.appendAsWritten({ type: "control.retry", data: { who: "ann", why: "flaky check fixed" } });
+    j.appendAsWritten({ type: "batch.started", data: { batch: 2 } });
     expect(verifyJournal(readJournal(j.file), { host: "h1", rollout: "r5" })).toMatchObject({ finished: null, warnings: [] });
-    j.append({ type: "rollout.completed", data: {} });
-    j.append({ type: "batch.started", data: { batch: 3 } });
+    j.appendAsWritten({ type: "rollout.completed", data: {} });
+    j.appendAsWritten({ type: "batch.started", data: { batch: 3 } });
     expect(verifyJournal(readJournal(j.file), { host: "h1", rollout: "r5" })).toMatchObject({ finished: "completed", warnings: [expect.stringContaining("batch.started after the rollout ended")] });
   });
 
@@ -97,7 +97,7 @@ describe("rollout journal", () => {
     expect(statSync(`${j.file}.gz`).size).toBeGreaterThan(0);
     expect(readJournal(j.file)).toEqual(before);
     expect(listJournals(dir, "h1")).toEqual(["r6"]);
-    expect(new RolloutJournal(dir, "h1", "r6").append({ type: "control.retry", data: {} }).seq).toBe(4);
+    expect(new RolloutJournal(dir, "h1", "r6").appendAsWritten({ type: "control.retry", data: {} }).seq).toBe(4);
     expect(existsSync(`${j.file}.gz`)).toBe(false);
     expect(readJournal(j.file).entries).toHaveLength(4);
   });
@@ -107,6 +107,6 @@ describe("rollout journal", () => {
     const j = new RolloutJournal(dir, "h1", "r7");
     writeFileSync(j.file, "");
     truncateSync(j.file, 0);
-    expect(new RolloutJournal(dir, "h1", "r7").append({ type: "rollout.planned", data: {} }).seq).toBe(1);
+    expect(new RolloutJournal(dir, "h1", "r7").appendAsWritten({ type: "rollout.planned", data: {} }).seq).toBe(1);
   });
 });

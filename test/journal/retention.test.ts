@@ -38,8 +38,8 @@ describe("pruneJournals on a real journal directory", () => {
 
   function journal(id: string, age: number, end: string | undefined): string {
     const j = new RolloutJournal(dir, "h1", id, () => daysAgo(age));
-    j.append({ type: "rollout.planned", data: {} });
-    if (end !== undefined) j.append({ type: end, data: {} });
+    j.appendAsWritten({ type: "rollout.planned", data: {} });
+    if (end !== undefined) j.appendAsWritten({ type: end, data: {} });
     return j.file;
   }
 

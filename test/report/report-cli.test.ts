@@ -94,8 +94,8 @@ describe("patchroll journal", () => {
     const dir = journalDir();
     const aged = (id: string, daysAgo: number) => {
       const j = new RolloutJournal(dir, "demo", id, () => new Date(Date.now() - daysAgo * 86_400_000));
-      j.append({ type: "rollout.planned", data: {} });
-      j.append({ type: "rollout.completed", data: {} });
+      j.appendAsWritten({ type: "rollout.planned", data: {} });
+      j.appendAsWritten({ type: "rollout.completed", data: {} });
     };
     aged("20250101T000000Z-aaaaaaaa", 700);
     aged("20250201T000000Z-bbbbbbbb", 30);

@@ -106,9 +106,9 @@ describe("reports of real rollouts, from the journal alone", () => {
     const dir = copyOfFixtures();
     const later = new RolloutJournal(dir, "demo", "20261123T070000Z-0000beef", () => new Date("2026-11-23T07:00:05.000Z"));
     const event = { v: 1, id: "apt-later", host: "demo", time: "2026-11-23T07:00:00.000Z", endedAt: "2026-11-23T07:00:01.000Z", packages: [{ name: "prdemo", arch: "amd64", from: "2.0", to: "2.1", action: "upgrade" }], origin: "security", sources: ["hook"] };
-    later.append({ type: "rollout.planned", data: { event, plan: { select: "stale", affected: [], excluded: [], batches: [["demo-api-1"]] }, scans: [] } });
-    later.append({ type: "container.done", container: "demo-api-1", data: { outcome: "patched", reason: "verified" } });
-    later.append({ type: "rollout.completed", data: { containers: 1, failures: 0 } });
+    later.appendAsWritten({ type: "rollout.planned", data: { event, plan: { select: "stale", affected: [], excluded: [], batches: [["demo-api-1"]] }, scans: [] } });
+    later.appendAsWritten({ type: "container.done", container: "demo-api-1", data: { outcome: "patched", reason: "verified" } });
+    later.appendAsWritten({ type: "rollout.completed", data: { containers: 1, failures: 0 } });
     const r = await loadRolloutReport({ ...src, journalDir: dir }, HALTED);
     const api1 = r.exposure.windows.find((w) => w.container === "demo-api-1")!;
     expect(api1).toMatchObject({ status: "closed", closedBy: "20261123T070000Z-0000beef", until: "2026-11-23T07:00:05.000Z" });
@@ -121,22 +121,22 @@ describe("reports of real rollouts, from the journal alone", () => {
     let t = Date.parse("2026-11-23T08:00:00.000Z");
     const j = new RolloutJournal(dir, "h", "20261123T080000Z-abcdef01", () => new Date((t += 250)));
     const event = { v: 1, id: "apt-x", host: "h", time: "2026-11-23T07:59:58.000Z", endedAt: "2026-11-23T07:59:59.000Z", packages: [{ name: "libx", arch: "amd64", from: "1", to: "2", action: "upgrade" }], origin: "security", sources: ["hook", "uu-log"] };
-    j.append({ type: "rollout.planned", data: { event, plan: { select: "stale", affected: [{ name: "a", group: "g", canary: true, reason: "stale" }, { name: "b", group: "g", canary: false, reason: "stale" }], excluded: [{ name: "s", reason: "shadowed: its delta holds its own copy of a patched file" }], batches: [["a"], ["b"]] }, scans: [] } });
-    j.append({ type: "batch.started", data: { batch: 1, of: 2, containers: ["a"] } });
+    j.appendAsWritten({ type: "rollout.planned", data: { event, plan: { select: "stale", affected: [{ name: "a", group: "g", canary: true, reason: "stale" }, { name: "b", group: "g", canary: false, reason: "stale" }], excluded: [{ name: "s", reason: "shadowed: its delta holds its own copy of a patched file" }], batches: [["a"], ["b"]] }, scans: [] } });
+    j.appendAsWritten({ type: "batch.started", data: { batch: 1, of: 2, containers: ["a"] } });
     for (const step of ["stop", "snapshot", "start", "health", "verify"]) {
-      j.append({ type: "step.begin", container: "a", data: { step } });
-      j.append({ type: "step.end", container: "a", data: { step, ok: true, ms: 10, ...(step === "verify" ? { verified: true, detail: "ok" } : {}), ...(step === "health" ? { healthy: true, reason: "passed" } : {}) } });
+      j.appendAsWritten({ type: "step.begin", container: "a", data: { step } });
+      j.appendAsWritten({ type: "step.end", container: "a", data: { step, ok: true, ms: 10, ...(step === "verify" ? { verified: true, detail: "ok" } : {}), ...(step === "health" ? { healthy: true, reason: "passed" } : {}) } });
     }
-    j.append({ type: "container.done", container: "a", data: { outcome: "patched", reason: "ok", snapshot: "s1" } });
-    j.append({ type: "batch.finished", data: { batch: 1, failures: 0 } });
-    j.append({ type: "control.pause", data: { who: "ann", why: "checking the canary's logs" } });
-    j.append({ type: "rollout.waiting", data: { status: "paused", reason: "paused by ann: checking the canary's logs", batch: 1 } });
-    j.append({ type: "control.abort", data: { who: "ann", why: "error rate up on a", rollBackCompleted: true } });
-    j.append({ type: "rollback.begin", container: "a", data: { reason: "rollout aborted by ann: error rate up on a", snapshot: "s1" } });
-    j.append({ type: "step.begin", container: "a", data: { step: "rollback.pin" } });
-    j.append({ type: "step.end", container: "a", data: { step: "rollback.pin", ok: true, ms: 5, pinned: true, detail: "libx 1 (3 files)" } });
-    j.append({ type: "container.done", container: "a", data: { outcome: "rolled-back", reason: "rollout aborted by ann: error rate up on a; delta restored, healthy again" } });
-    j.append({ type: "rollout.aborted", data: { who: "ann", why: "error rate up on a", batch: 2, rolledBack: ["a"], untouched: ["b"] } });
+    j.appendAsWritten({ type: "container.done", container: "a", data: { outcome: "patched", reason: "ok", snapshot: "s1" } });
+    j.appendAsWritten({ type: "batch.finished", data: { batch: 1, failures: 0 } });
+    j.appendAsWritten({ type: "control.pause", data: { who: "ann", why: "checking the canary's logs" } });
+    j.appendAsWritten({ type: "rollout.waiting", data: { status: "paused", reason: "paused by ann: checking the canary's logs", batch: 1 } });
+    j.appendAsWritten({ type: "control.abort", data: { who: "ann", why: "error rate up on a", rollBackCompleted: true } });
+    j.appendAsWritten({ type: "rollback.begin", container: "a", data: { reason: "rollout aborted by ann: error rate up on a", snapshot: "s1" } });
+    j.appendAsWritten({ type: "step.begin", container: "a", data: { step: "rollback.pin" } });
+    j.appendAsWritten({ type: "step.end", container: "a", data: { step: "rollback.pin", ok: true, ms: 5, pinned: true, detail: "libx 1 (3 files)" } });
+    j.appendAsWritten({ type: "container.done", container: "a", data: { outcome: "rolled-back", reason: "rollout aborted by ann: error rate up on a; delta restored, healthy again" } });
+    j.appendAsWritten({ type: "rollout.aborted", data: { who: "ann", why: "error rate up on a", batch: 2, rolledBack: ["a"], untouched: ["b"] } });
     const r = buildReport({ host: "h", rollout: "20261123T080000Z-abcdef01", read: { entries: j.entries(), problems: [] }, changelogCves: [] });
     expect(r.outcome).toBe("aborted");
     expect(r.controls.map((c) => [c.who, c.action, c.why])).toEqual([["ann", "pause", "checking the canary's logs"], ["ann", "abort", "error rate up on a"]]);
@@ -155,8 +155,8 @@ describe("reports of real rollouts, from the journal alone", () => {
 
   it("text from the journal is shown, never run: HTML in a health check's body is escaped in HTML and Markdown", () => {
     const j = new RolloutJournal(mkdtempSync(join(scratch, "xss-")), "h", "r");
-    j.append({ type: "step.begin", container: "a", data: { step: "health" } });
-    j.append({ type: "step.end", container: "a", data: { step: "health", ok: true, healthy: false, reason: "returned <b>503</b>", last: [{ target: "http://x/<i>", ok: false, status: 503, bodyExcerpt: "<script>alert(1)</script>" }] } });
+    j.appendAsWritten({ type: "step.begin", container: "a", data: { step: "health" } });
+    j.appendAsWritten({ type: "step.end", container: "a", data: { step: "health", ok: true, healthy: false, reason: "returned <b>503</b>", last: [{ target: "http://x/<i>", ok: false, status: 503, bodyExcerpt: "<script>alert(1)</script>" }] } });
     const r = buildReport({ host: "h", rollout: "r", read: { entries: j.entries(), problems: [] } });
     const html = renderRolloutReport(r, "html");
     expect(html).not.toMatch(/<script|<b>503|<i>/);

@@ -1,4 +1,4 @@
-import type { JournalEntry } from "../../journal/entry.js";
+import { entriesOf, type JournalEntry } from "../../journal/entry.js";
 import { journalState } from "../../rollout/resume.js";
 import type { ControlState } from "../../rollout/controls.js";
 import type { RolloutState } from "../../rollout/rollout-store.js";
@@ -55,7 +55,7 @@ export function renderRolloutDetail(d: RolloutDetail): Html {
   const js = journalState(d.entries);
   const status = d.state?.status ?? js.ended ?? "unknown";
   const outcomes = d.state?.outcomes ?? [...js.finished.values()];
-  const halted = d.state?.haltReason ?? (d.entries.find((e) => e.type === "rollout.halted")?.data["reason"] as string | undefined);
+  const halted = d.state?.haltReason ?? entriesOf(d.entries, "rollout.halted")[0]?.data.reason;
   return html`${d.flash !== undefined ? html`<div class="banner flash">${d.flash}</div>` : ""}
 ${status === "halted" ? html`<div class="banner critical"><strong>Halted:</strong> ${halted ?? ""}${runbookLink("rollout-halted")}</div>` : ""}
 ${d.state === undefined ? html`<div class="banner warning">No live state in Redis (away or flushed): shown from the journal.</div>` : ""}
