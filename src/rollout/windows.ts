@@ -15,9 +15,13 @@ export class MaintenanceWindows {
     this.tasks = expressions.map((e) => createTask(e, () => {}));
   }
 
-  /** True when there are no windows, or `at` falls in one. */
+  /**
+   * True when there are no windows, or `at` falls in one. A window's unit is the minute: node-cron also
+   * matches seconds (a five-field expression means second 0), so `at` is taken at the start of its minute.
+   */
   isOpen(at: Date): boolean {
-    return this.tasks.length === 0 || this.tasks.some((t) => t.match(at));
+    const minute = new Date(Math.floor(at.getTime() / 60_000) * 60_000);
+    return this.tasks.length === 0 || this.tasks.some((t) => t.match(minute));
   }
 
   /** The first minute after `from` in which a window is open, looking up to 31 days ahead. */
