@@ -3,10 +3,6 @@ import { dirname } from "node:path";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { fsyncDirSync, writeFileDurableSync } from "../fs/durable-file.js";
 
-// Re-exported under its old name for the journal's other modules (they sync the directory after creating
-// or pruning a journal), so the journal's own files need not change for it.
-export { fsyncDirSync as fsyncDir } from "../fs/durable-file.js";
-
 /** A live journal: `ROLLOUT.jsonl`. */
 export const JOURNAL_EXT = ".jsonl";
 /** A journal compressed by retention: `ROLLOUT.jsonl.gz`; readers read it as if it were the plain file. */

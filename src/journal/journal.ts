@@ -1,7 +1,8 @@
 import { closeSync, existsSync, fsync, fsyncSync, mkdirSync, openSync, readdirSync, readSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { type EntryData, type EntryType, JOURNAL_VERSION, JournalEntry, type JournalInput } from "./entry.js";
-import { COMPRESSED_EXT, compressedPathOf, fsyncDir, inflateJournal, JOURNAL_EXT, readJournalText } from "./journal-file.js";
+import { COMPRESSED_EXT, compressedPathOf, inflateJournal, JOURNAL_EXT, readJournalText } from "./journal-file.js";
+import { fsyncDirSync } from "../fs/durable-file.js";
 
 /**
  * Append-only, fsync'd journal of one rollout: `DIR/HOST/ROLLOUT.jsonl`. Every line is written and synced
@@ -57,7 +58,7 @@ export class RolloutJournal {
       closeSync(fd);
     }
     // A new file's name is only durable once its directory is synced too.
-    if (created) fsyncDir(join(this.file, ".."));
+    if (created) fsyncDirSync(join(this.file, ".."));
     this.seq = entry.seq;
     return entry;
   }
@@ -115,7 +116,7 @@ export class RolloutJournal {
       const created = !existsSync(this.file);
       this.fd = openSync(this.file, "a", 0o640);
       // A new file's name is only durable once its directory is synced too.
-      if (created) fsyncDir(join(this.file, ".."));
+      if (created) fsyncDirSync(join(this.file, ".."));
     }
     return this.fd;
   }

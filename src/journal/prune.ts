@@ -1,7 +1,8 @@
 import { existsSync, statSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import type { Config } from "../config/schema.js";
-import { compressedPathOf, compressJournal, fsyncDir, JOURNAL_EXT } from "./journal-file.js";
+import { compressedPathOf, compressJournal, JOURNAL_EXT } from "./journal-file.js";
+import { fsyncDirSync } from "../fs/durable-file.js";
 import { listJournals, readJournal } from "./journal.js";
 import { type JournalAge, planRetention, type RetentionPlan } from "./retention.js";
 import { finalEnd } from "./verify.js";
@@ -39,7 +40,7 @@ export function pruneJournals(journalDir: string, host: string, policy: Config["
     const plain = join(dir, `${rollout}${JOURNAL_EXT}`);
     for (const f of [plain, compressedPathOf(plain)]) if (existsSync(f)) unlinkSync(f);
   }
-  if (plan.remove.length > 0) fsyncDir(dir);
+  if (plan.remove.length > 0) fsyncDirSync(dir);
   for (const rollout of plan.compress) {
     if (!compressJournal(join(dir, `${rollout}${JOURNAL_EXT}`))) result.deferred.push(rollout);
   }
