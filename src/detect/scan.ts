@@ -1,35 +1,41 @@
-import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { type ContainerInfo, type DiscoverOptions, discoverContainers } from "../containers/discover.js";
 import { decideVerdict } from "./decide-verdict.js";
-import { LayerProbe, type ShadowKind } from "./layer-probe.js";
-import { devString, isPseudoPath, type MappedFile, parseMaps } from "./maps.js";
+import { ownerOf } from "./host-packages.js";
+import { findInterpreted, type InterpretedStale } from "./interpreters/interpreted.js";
+import { LayerProbe } from "./layer-probe.js";
+import { isPseudoPath } from "./maps.js";
 import { canonicalPath, packageFiles } from "./package-files.js";
+import { type ProcessView, processStartMs, readProcess } from "./process-view.js";
+import { compareCopy, type ShadowedPath, type ShadowUser, withEvidence } from "./shadow-check.js";
 import type { Verdict } from "./verdict.js";
 
-/** A process that maps a file whose inode is not the one the host serves at that path now. */
+/** A process that maps or holds open a file whose inode is not the one the host serves at that path now. */
 export interface StaleMapping {
   pid: number;
   comm: string;
   path: string;
+  /** The inode the process maps (or holds open, see `via`). */
   mappedInode: number;
   /** The host's current inode at `path`; null when the host has no file there any more. */
   hostInode: number | null;
   package?: string;
+  /** How the process holds the file: mapped (`/proc/PID/maps`) or open (`/proc/PID/fd`, see `fd`). Scans always set it; journals of older versions lack it (mapped). */
+  via?: "map" | "fd";
+  /** The open file descriptor, when `via` is "fd". */
+  fd?: number;
 }
 
-/** A host file of the scanned packages that a layer above the host root hides from the container. */
-export interface ShadowedPath {
-  path: string;
-  kind: ShadowKind;
-  package?: string;
-}
+export type { ShadowedPath } from "./shadow-check.js";
+export type { InterpretedStale } from "./interpreters/interpreted.js";
 
 /** The patch state of one container, with the evidence. */
 export interface ContainerScan {
   name: string;
   verdict: Verdict;
   stale: StaleMapping[];
+  /** Interpreted code (Python, Perl, Ruby, Node.js, PHP, shell) a process loaded or may have loaded before its file changed. */
+  interpreted: InterpretedStale[];
   /** Shadowed files not listed as pinned. */
   shadowed: ShadowedPath[];
   /** Shadowed files listed in `pinnedPaths`: old files kept on purpose. */
@@ -41,7 +47,10 @@ export interface ContainerScan {
 
 /** What to look for. */
 export interface ScanOptions {
-  /** Limit stale and shadow findings to these packages' files. Without it: every mapped file, no shadow check. */
+  /**
+   * Limit stale and shadow findings to these packages' files, and look for every file of them the delta
+   * shadows (used or not). Without it: every file the processes use, shadowed only when it differs.
+   */
   packages?: readonly string[];
   /** Paths (absolute, as in the host) deliberately pinned for this container; they count as pinned, not shadowed. */
   pinnedPaths?: ReadonlySet<string>;
@@ -71,38 +80,56 @@ function indexPackages(packages: readonly string[], hostRoot: string, probe: Lay
 /** Layers top first (delta, upper lowers, host root); empty when the container is not an overlay. */
 const layersOf = (info: ContainerInfo): string[] => (info.deltaDir === undefined ? [] : [info.deltaDir, ...info.lowerDirs]);
 
-function readProcess(pid: number): { comm: string; rootDev: string; maps: MappedFile[] } | undefined {
-  try {
-    const comm = readFileSync(`/proc/${pid}/comm`, "utf8").trim();
-    const rootDev = devString(statSync(`/proc/${pid}/root`).dev);
-    return { comm, rootDev, maps: parseMaps(readFileSync(`/proc/${pid}/maps`, "utf8")) };
-  } catch {
-    return undefined;
-  }
+/** One file a process uses: mapped or held open. */
+interface FileUse {
+  path: string;
+  inode: number;
+  dev: string;
+  deleted: boolean;
+  via: "map" | "fd";
+  fd?: number;
 }
 
-function findStale(info: ContainerInfo, index: PackageIndex | undefined, probe: LayerProbe, notes: string[]): { stale: StaleMapping[]; mapsPackages: boolean } {
+const usesOf = (p: ProcessView): FileUse[] => [
+  ...p.maps.map((m) => ({ path: m.path, inode: m.inode, dev: m.dev, deleted: m.deleted, via: "map" as const })),
+  ...p.openFiles.map((f) => ({ path: f.path, inode: f.inode, dev: f.dev, deleted: f.deleted, via: "fd" as const, fd: f.fd })),
+];
+
+/** Files served by a layer above the host root that processes use: candidates for the shadow check. */
+type ShadowCandidates = Map<string, { layer: number; users: ShadowUser[] }>;
+
+function addCandidate(c: ShadowCandidates, path: string, layer: number, user: ShadowUser | undefined): void {
+  const hit = c.get(path) ?? { layer, users: [] };
+  if (user !== undefined && !hit.users.some((u) => u.pid === user.pid && u.via === user.via)) hit.users.push(user);
+  c.set(path, hit);
+}
+
+function findStale(info: ContainerInfo, procs: readonly ProcessView[], index: PackageIndex | undefined, probe: LayerProbe, notes: string[], candidates: ShadowCandidates): { stale: StaleMapping[]; mapsPackages: boolean } {
   const layers = layersOf(info);
+  const hostRoot = layers[layers.length - 1];
   const stale: StaleMapping[] = [];
   let mapsPackages = false;
   let otherStale = 0;
-  for (const pid of info.pids) {
-    const proc = readProcess(pid);
-    if (proc === undefined) {
-      notes.push(`process ${pid} exited during the scan; skipped.`);
-      continue;
-    }
-    for (const m of proc.maps) {
+  for (const proc of procs) {
+    for (const m of usesOf(proc)) {
       // Only files of the container's root overlay: bind mounts and tmpfs files are not the host root's.
       if (isPseudoPath(m.path) || (layers.length > 0 && m.dev !== proc.rootDev)) continue;
       const pkg = index?.owner.get(m.path);
       let hostInode: number | null;
-      if (layers.length > 0) {
+      if (hostRoot !== undefined) {
         const serving = probe.servingLayer(layers, m.path);
-        // The delta's own copy or a pin layer: not the host's file, so never outdated by a host update.
-        if (serving !== undefined && serving.index < layers.length - 1) continue;
+        if (serving !== undefined && serving.index < layers.length - 1) {
+          // The delta's own copy (or a pin): never outdated by a host update, but maybe shadowing one.
+          const runsCopy = Number(serving.stats.ino) === m.inode && !m.deleted;
+          addCandidate(candidates, m.path, serving.index, runsCopy ? { pid: proc.pid, comm: proc.comm, via: m.via, ...(m.fd !== undefined ? { fd: m.fd } : {}) } : undefined);
+          if (runsCopy) continue;
+          // It still runs what the layer below served before the copy appeared: judged against the host.
+          const host = probe.lstat(join(hostRoot, m.path));
+          hostInode = host === undefined ? null : Number(host.ino);
+        } else {
+          hostInode = serving === undefined ? null : Number(serving.stats.ino);
+        }
         if (pkg !== undefined) mapsPackages = true;
-        hostInode = serving === undefined ? null : Number(serving.stats.ino);
         if (hostInode === m.inode && !m.deleted) continue;
       } else {
         // Without layers the container's paths are not host paths: only the kernel's marker counts.
@@ -114,27 +141,62 @@ function findStale(info: ContainerInfo, index: PackageIndex | undefined, probe: 
         otherStale++;
         continue;
       }
-      stale.push({ pid, comm: proc.comm, path: m.path, mappedInode: m.inode, hostInode, ...(pkg !== undefined ? { package: pkg } : {}) });
+      stale.push({ pid: proc.pid, comm: proc.comm, path: m.path, mappedInode: m.inode, hostInode, ...(pkg !== undefined ? { package: pkg } : {}), via: m.via, ...(m.fd !== undefined ? { fd: m.fd } : {}) });
     }
   }
-  if (otherStale > 0) notes.push(`${otherStale} other outdated mapping(s) belong to packages outside this scan; scan without packages to list them.`);
+  if (otherStale > 0) notes.push(`${otherStale} other outdated mapping(s) or open file(s) belong to packages outside this scan; scan without packages to list them.`);
   return { stale, mapsPackages };
 }
 
-function findShadows(info: ContainerInfo, index: PackageIndex, probe: LayerProbe, pinnedPaths: ReadonlySet<string>): { shadowed: ShadowedPath[]; pinned: ShadowedPath[] } {
-  const shadowed: ShadowedPath[] = [];
-  const pinned: ShadowedPath[] = [];
-  const upper = layersOf(info).slice(0, -1);
+/**
+ * The shadow check of files in use: a file a process runs from a layer above the host root, whose path a
+ * host package owns, is shadowed when it is not the host's current file (an identical copy is not).
+ */
+function shadowsInUse(info: ContainerInfo, candidates: ShadowCandidates, index: PackageIndex | undefined, probe: LayerProbe, notes: string[]): Map<string, ShadowedPath> {
+  const layers = layersOf(info);
+  const hostRoot = layers[layers.length - 1] as string;
+  const out = new Map<string, ShadowedPath>();
+  let other = 0;
+  for (const [path, c] of candidates) {
+    const pkg = index !== undefined ? index.owner.get(path) : ownerOf(path);
+    if (pkg === undefined) {
+      if (index !== undefined && ownerOf(path) !== undefined) other++;
+      continue;
+    }
+    const layer = layers[c.layer] as string;
+    const compared = compareCopy(probe, join(layer, path), join(hostRoot, path), pkg, path);
+    if (compared === undefined || (!compared.differs && index === undefined)) continue;
+    out.set(path, withEvidence({ path, kind: "copy", package: pkg, ...(c.users.length > 0 ? { usedBy: c.users } : {}) }, layer, compared.words));
+  }
+  if (other > 0) notes.push(`${other} file(s) in use from the delta shadow packages outside this scan; scan without packages to list them.`);
+  return out;
+}
+
+function findShadows(info: ContainerInfo, index: PackageIndex, probe: LayerProbe): Map<string, ShadowedPath> {
+  const out = new Map<string, ShadowedPath>();
+  const layers = layersOf(info);
+  const hostRoot = layers[layers.length - 1] as string;
   for (const [path, pkg] of index.owner) {
-    for (const layer of upper) {
+    for (const layer of layers.slice(0, -1)) {
       // Most deltas hold nothing under /usr or /lib: one cached lstat of the top directory rules them out.
       const cut = path.indexOf("/", 1);
       if (probe.lstat(join(layer, cut < 0 ? path : path.slice(0, cut))) === undefined) continue;
       const kind = probe.shadowOf(layer, path);
       if (kind === undefined) continue;
-      (pinnedPaths.has(path) ? pinned : shadowed).push({ path, kind, package: pkg });
+      const words = kind === "copy" ? compareCopy(probe, join(layer, path), join(hostRoot, path), pkg, path)?.words : undefined;
+      out.set(path, withEvidence({ path, kind, package: pkg }, layer, words));
       break;
     }
+  }
+  return out;
+}
+
+/** Splits findings into shadowed and pinned (kept on purpose), in path order. */
+function splitPinned(found: Map<string, ShadowedPath>, pinnedPaths: ReadonlySet<string>): { shadowed: ShadowedPath[]; pinned: ShadowedPath[] } {
+  const shadowed: ShadowedPath[] = [];
+  const pinned: ShadowedPath[] = [];
+  for (const s of [...found.values()].sort((a, b) => a.path.localeCompare(b.path))) {
+    (pinnedPaths.has(s.path) ? pinned : shadowed).push(pinnedPaths.has(s.path) ? { ...s, fix: "patchroll unpin releases it (it was pinned on purpose after a rollback), then restart the container" } : s);
   }
   return { shadowed, pinned };
 }
@@ -143,20 +205,43 @@ async function scanWith(info: ContainerInfo, opts: ScanOptions, probe: LayerProb
   const notes: string[] = [...(index?.notes ?? [])];
   const layers = layersOf(info);
   if (layers.length === 0) notes.push(`not an overlay container (${info.unmanagedReason ?? "no overlay rootfs"}): only mappings marked "(deleted)" can be detected.`);
-  const { stale, mapsPackages } = findStale(info, index, probe, notes);
-  let shadowed: ShadowedPath[] = [];
-  let pinned: ShadowedPath[] = [];
-  if (index !== undefined && layers.length > 1) {
-    await probe.prefetchOpaque(layers.slice(0, -1).map((layer) => ({ layer, paths: index.owner.keys() })));
-    ({ shadowed, pinned } = findShadows(info, index, probe, opts.pinnedPaths ?? new Set()));
+  const procs: ProcessView[] = [];
+  for (const pid of info.pids) {
+    const proc = readProcess(pid);
+    if (proc === undefined) notes.push(`process ${pid} exited during the scan; skipped.`);
+    else procs.push(proc);
   }
+  const candidates: ShadowCandidates = new Map();
+  const { stale, mapsPackages } = findStale(info, procs, index, probe, notes, candidates);
+  const interp = await findInterpreted(procs, {
+    layers,
+    probe,
+    containerStartMs: info.initPid === undefined ? undefined : processStartMs(info.initPid),
+    ownerOf: (path) => (index !== undefined ? index.owner.get(path) : ownerOf(path)),
+    packagesOnly: index !== undefined,
+    notes,
+  });
+  for (const u of interp.delta) addCandidate(candidates, u.path, u.layer, u.user);
+  let found = new Map<string, ShadowedPath>();
+  if (layers.length > 1) {
+    found = shadowsInUse(info, candidates, index, probe, notes);
+    if (index !== undefined) {
+      await probe.prefetchOpaque(layers.slice(0, -1).map((layer) => ({ layer, paths: index.owner.keys() })));
+      // Every file of the packages the delta shadows, used or not; in-use evidence joins the same path.
+      for (const [path, s] of findShadows(info, index, probe)) {
+        const usedBy = found.get(path)?.usedBy;
+        found.set(path, { ...s, ...(usedBy !== undefined ? { usedBy } : {}) });
+      }
+    }
+  }
+  const { shadowed, pinned } = splitPinned(found, opts.pinnedPaths ?? new Set());
   const dpkgStatus = info.deltaDir === undefined ? undefined : probe.lstat(join(info.deltaDir, "var/lib/dpkg/status"));
   const ownDpkg = dpkgStatus?.isFile() === true;
   if (ownDpkg) notes.push("its delta holds its own dpkg database (var/lib/dpkg/status): apt ran inside, so the host's package state does not describe it.");
   const running = info.pids.length > 0;
   if (!running) notes.push(`not running (${info.state}): no process can map an outdated file.`);
-  const verdict = decideVerdict({ running, stale: stale.length, shadowed: shadowed.length, pinned: pinned.length, ownDpkg });
-  return { name: info.name, verdict, stale, shadowed, pinned, mapsPackages, notes };
+  const verdict = decideVerdict({ running, stale: stale.length + interp.findings.length, shadowed: shadowed.length, pinned: pinned.length, ownDpkg });
+  return { name: info.name, verdict, stale, interpreted: interp.findings, shadowed, pinned, mapsPackages, notes };
 }
 
 function hostRootOf(info: ContainerInfo): string {
