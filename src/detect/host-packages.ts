@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { canonicalPath, DPKG_INFO_DIR } from "./package-files.js";
+import { DPKG_INFO_DIR } from "./package-files.js";
 
 /** dpkg's record of installed packages (their versions). */
 export const DPKG_STATUS = "/var/lib/dpkg/status";
@@ -60,7 +60,7 @@ export function parseMd5sums(text: string): Map<string, string> {
 export function dpkgMd5(pkg: string, path: string, infoDir = DPKG_INFO_DIR): string | undefined {
   for (const name of [pkg, ...(pkg.includes(":") ? [pkg.slice(0, pkg.indexOf(":"))] : [])]) {
     const sums = cachedRead(md5Cache, join(infoDir, `${name}.md5sums`), parseMd5sums);
-    const hit = sums?.get(path) ?? [...(sums?.entries() ?? [])].find(([p]) => canonicalPath(p) === path)?.[1];
+    const hit = sums?.get(path) ?? (path.startsWith("/usr/") ? sums?.get(path.slice(4)) : undefined);
     if (hit !== undefined) return hit;
   }
   return undefined;
@@ -74,9 +74,11 @@ export function md5File(file: string): string {
 let ownerIndex: { mtimeMs: number; owner: Map<string, string> } | undefined;
 
 /**
- * Which host package owns the file at `path` (canonical, as /proc shows it), from every dpkg `.list`
- * file. The index is built on the first question (tens of milliseconds on a large host) and kept until
- * dpkg's info directory changes, so a scan that finds no candidate never pays for it.
+ * Which host package owns the file at `path` (as /proc shows it), from every dpkg `.list` file. dpkg lists
+ * paths as packaged (`/lib/x86_64-linux-gnu/libc.so.6`) while /proc names the real file (`/usr/lib/...` on
+ * a merged-/usr host): a path under /usr is also looked up without it. The index is built on the first
+ * question (a few hundred milliseconds on a large host: callers ask only about paths the host has a file
+ * at) and kept until dpkg's info directory changes.
  */
 export function ownerOf(path: string, infoDir = DPKG_INFO_DIR): string | undefined {
   const st = statSync(infoDir, { throwIfNoEntry: false });
@@ -92,9 +94,9 @@ export function ownerOf(path: string, infoDir = DPKG_INFO_DIR): string | undefin
       } catch {
         continue;
       }
-      for (const p of text.split("\n")) if (p.startsWith("/") && p !== "/.") owner.set(canonicalPath(p), pkg);
+      for (const p of text.split("\n")) if (p.startsWith("/") && p !== "/.") owner.set(p, pkg);
     }
     ownerIndex = { mtimeMs: st.mtimeMs, owner };
   }
-  return ownerIndex.owner.get(path);
+  return ownerIndex.owner.get(path) ?? (path.startsWith("/usr/") ? ownerIndex.owner.get(path.slice(4)) : undefined);
 }

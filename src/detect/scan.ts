@@ -158,6 +158,8 @@ function shadowsInUse(info: ContainerInfo, candidates: ShadowCandidates, index: 
   const out = new Map<string, ShadowedPath>();
   let other = 0;
   for (const [path, c] of candidates) {
+    // Most files of a delta are the container's own (no host file there): no package to ask about.
+    if (probe.lstat(join(hostRoot, path))?.isFile() !== true) continue;
     const pkg = index !== undefined ? index.owner.get(path) : ownerOf(path);
     if (pkg === undefined) {
       if (index !== undefined && ownerOf(path) !== undefined) other++;

@@ -1,4 +1,4 @@
-import { readdirSync, statSync } from "node:fs";
+import { lstatSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { canonicalPath, DPKG_INFO_DIR, packageFiles } from "../package-files.js";
 
@@ -32,7 +32,7 @@ export function changedPackagesSince(sinceMs: number, roots: readonly string[], 
   const dirs = roots.map((r) => `${r.replace(/\/+$/, "")}/`);
   for (const l of changedLists(infoDir)) {
     if (l.changedMs <= sinceMs) break;
-    const file = packageFiles(l.package, infoDir).map(canonicalPath).find((f) => dirs.some((d) => f.startsWith(d)) && !f.endsWith("/"));
+    const file = packageFiles(l.package, infoDir).map(canonicalPath).find((f) => dirs.some((d) => f.startsWith(d)) && lstatSync(f, { throwIfNoEntry: false })?.isFile() === true);
     if (file !== undefined) out.push({ ...l, file });
   }
   return out;

@@ -1,0 +1,112 @@
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { main } from "../../src/cli/main.js";
+import { readCmdline } from "../../src/detect/process-view.js";
+import { scanContainer } from "../../src/detect/scan.js";
+import { startInContainer } from "../helpers/container-process.js";
+import { runDpkg } from "../helpers/dpkg-lock.js";
+import { buildFilesPackage } from "../helpers/files-package.js";
+import { lxcTestBed, type TestBed, type TestContainer } from "../helpers/lxc.js";
+
+// One package of this run ships a Python module, a Perl module and a shell script; the host upgrades it
+// while processes in the containers run them (they map nothing of it).
+const id = randomBytes(3).toString("hex");
+const pkg = `prt-interp-${id}`;
+const pyModule = `prt_interp_${id}`;
+const plModule = `PrtInterp${id}`;
+const pyFile = `/usr/lib/python3/dist-packages/${pyModule}/__init__.py`;
+const plFile = `/usr/share/perl5/${plModule}.pm`;
+const shScript = `/usr/bin/${pkg}-loop`;
+const files = (v: string) => ({
+  [pyFile]: `VERSION = "${v}"\n`,
+  [plFile]: `package ${plModule};\nour $VERSION = "${v}";\n1;\n`,
+  // dash reads a script as it runs it and keeps it open on an fd.
+  [shScript]: `#!/bin/sh\n# ${v}\n: > /srv/ready-shell\nwhile :; do sleep 1; done\n`,
+});
+let bed: TestBed;
+let work: string;
+const c: Record<"python" | "perl" | "shell" | "clean", TestContainer> = {} as never;
+
+/** A script in the container's own delta (under /srv). */
+const script = (box: TestContainer, name: string, text: string) => writeFileSync(join(box.deltaDir, "srv", name), text);
+const pidOf = async (box: TestContainer, needle: string) => (await box.info()).pids.find((p) => readCmdline(p).join(" ").includes(needle)) as number;
+
+beforeAll(async () => {
+  work = mkdtempSync("/var/tmp/patchroll-test-debs-");
+  bed = await lxcTestBed("interp");
+  await runDpkg(["-i", await buildFilesPackage({ dir: work, name: pkg, version: "1.0", files: files("1.0") })]);
+  for (const k of ["python", "perl", "shell", "clean"] as const) c[k] = await bed.create();
+  script(c.python, "app.py", `import time\nimport ${pyModule}\nopen("/srv/ready-app", "w").close()\ntime.sleep(100000)\n`);
+  await startInContainer(bed.driver, c.python, "python3 /srv/app.py", "srv/ready-app");
+  await startInContainer(bed.driver, c.python, `python3 -c 'import importlib, time; importlib.import_module("${pyModule}"); open("/srv/ready-dyn", "w").close(); time.sleep(100000)'`, "srv/ready-dyn");
+  script(c.perl, "app.pl", `use strict;\nuse ${plModule};\nopen(my $f, ">", "/srv/ready-app"); close($f);\nsleep 100000;\n`);
+  await startInContainer(bed.driver, c.perl, "perl /srv/app.pl", "srv/ready-app");
+  await startInContainer(bed.driver, c.shell, shScript, "srv/ready-shell");
+  // Nothing of the package: Python and Perl that never load it, a shell script of the delta.
+  script(c.clean, "other.py", `import json, time\nopen("/srv/ready-py", "w").close()\ntime.sleep(100000)\n`);
+  script(c.clean, "other.pl", `use strict;\nuse warnings;\nopen(my $f, ">", "/srv/ready-pl"); close($f);\nsleep 100000;\n`);
+  script(c.clean, "loop.sh", `: > /srv/ready-sh\nwhile :; do sleep 1; done\n`);
+  await startInContainer(bed.driver, c.clean, "python3 /srv/other.py", "srv/ready-py");
+  await startInContainer(bed.driver, c.clean, "perl /srv/other.pl", "srv/ready-pl");
+  await startInContainer(bed.driver, c.clean, "sh /srv/loop.sh", "srv/ready-sh");
+  // File times are exact; process start times are 10 ms ticks: keep the upgrade clearly after the starts.
+  await new Promise((r) => setTimeout(r, 50));
+  await runDpkg(["-i", await buildFilesPackage({ dir: work, name: pkg, version: "1.1", files: files("1.1") })]);
+});
+afterAll(async () => {
+  try {
+    await runDpkg(["--purge", pkg]);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+    await bed.cleanup();
+  }
+});
+
+describe("interpreted code a process loaded before its package changed", () => {
+  it("Python: the process importing the package's module is stale, with the module as evidence; -c code with a computed import may have loaded it", async () => {
+    const scan = await scanContainer(await c.python.info());
+    expect(scan.verdict).toBe("stale");
+    const app = await pidOf(c.python, "/srv/app.py");
+    const dyn = await pidOf(c.python, "importlib");
+    expect(scan.interpreted.find((f) => f.pid === app)).toMatchObject({ language: "python", script: "/srv/app.py", path: pyFile, package: pkg, hostVersion: "1.1", certainty: "loaded", evidence: expect.stringContaining(`imports ${pyFile}`) });
+    expect(scan.interpreted.find((f) => f.pid === dyn)).toMatchObject({ language: "python", path: pyFile, package: pkg, certainty: "may have loaded", evidence: expect.stringContaining("may have loaded") });
+    // The same with the package named, as a rollout asks.
+    expect((await scanContainer(await c.python.info(), { packages: [pkg] })).interpreted.map((f) => f.pid).sort()).toEqual([app, dyn].sort());
+  });
+
+  it("Perl: the process using the package's module is stale", async () => {
+    const scan = await scanContainer(await c.perl.info(), { packages: [pkg] });
+    expect(scan.verdict).toBe("stale");
+    expect(scan.interpreted).toEqual([expect.objectContaining({ pid: await pidOf(c.perl, "/srv/app.pl"), language: "perl", script: "/srv/app.pl", path: plFile, package: pkg, certainty: "loaded" })]);
+  });
+
+  it("shell: the script being executed from the package is stale, held open on an fd and run as the script", async () => {
+    const scan = await scanContainer(await c.shell.info());
+    const pid = await pidOf(c.shell, shScript);
+    expect(scan.verdict).toBe("stale");
+    expect(scan.stale).toEqual([expect.objectContaining({ pid, path: shScript, via: "fd", fd: expect.any(Number), hostInode: expect.any(Number) })]);
+    expect(scan.interpreted).toEqual([expect.objectContaining({ pid, language: "shell", script: shScript, path: shScript, package: pkg, certainty: "loaded", evidence: expect.stringContaining("runs the script") })]);
+  });
+
+  it("no false positive: Python and Perl that never load the package and a shell script of the delta are patched", async () => {
+    for (const opts of [{}, { packages: [pkg] }]) expect(await scanContainer(await c.clean.info(), opts)).toMatchObject({ verdict: "patched", stale: [], interpreted: [], shadowed: [] });
+  });
+
+  it("patchroll scan --json carries the interpreter evidence", async () => {
+    const out: string[] = [];
+    const state = mkdtempSync("/var/tmp/patchroll-test-state-");
+    try {
+      const code = await main(["--config", "/dev/null", "--state-dir", state, "--lxc-path", bed.lxcPath, "--set", `lxc.hostRoot=${bed.hostRoot}`, "scan", "--json", "--packages", pkg], { out: (t) => out.push(t), err: (t) => out.push(t) }, {});
+      expect(code).toBe(7);
+      const byName = Object.fromEntries((JSON.parse(out.join("")) as { containers: { name: string }[] }).containers.map((x) => [x.name, x]));
+      const evidence = { pid: expect.any(Number), comm: expect.any(String), startedAt: expect.any(String), changedAt: expect.any(String), package: pkg, hostVersion: "1.1", evidence: expect.any(String) };
+      expect(byName[c.perl.name]).toMatchObject({ verdict: "stale", interpreted: [{ ...evidence, language: "perl", path: plFile, certainty: "loaded" }] });
+      expect(byName[c.shell.name]).toMatchObject({ verdict: "stale", stale: [expect.objectContaining({ via: "fd" })], interpreted: [{ ...evidence, language: "shell" }] });
+      expect(byName[c.clean.name]).toMatchObject({ verdict: "patched", interpreted: [] });
+    } finally {
+      rmSync(state, { recursive: true, force: true });
+    }
+  });
+});
