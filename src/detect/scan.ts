@@ -261,7 +261,10 @@ export async function scanContainer(info: ContainerInfo, opts: ScanOptions = {})
   return scanWith(info, opts, probe, index);
 }
 
-/** The rollout's proof for one container: patched means no process maps an outdated file of `packages`. */
+/**
+ * The rollout's proof for one container, the same checks as `patchroll scan --packages`: patched means no
+ * process maps, holds open or loaded an outdated file of `packages`, and its delta shadows none of them.
+ */
 export async function verifyPatched(info: ContainerInfo, packages: readonly string[]): Promise<{ ok: boolean; scan: ContainerScan }> {
   const scan = await scanContainer(info, { packages });
   return { ok: scan.verdict === "patched", scan };
