@@ -82,8 +82,8 @@ export function readOpenFiles(pid: number): OpenFile[] {
   return out;
 }
 
-/** Reads one process; undefined when it exited meanwhile. */
-export function readProcess(pid: number): ProcessView | undefined {
+/** Reads one process (its open files unless `openFiles` is false); undefined when it exited meanwhile. */
+export function readProcess(pid: number, openFiles = true): ProcessView | undefined {
   try {
     const comm = readFileSync(`/proc/${pid}/comm`, "utf8").trim();
     const rootDev = devString(statSync(`/proc/${pid}/root`).dev);
@@ -95,7 +95,7 @@ export function readProcess(pid: number): ProcessView | undefined {
     } catch {
       exe = undefined;
     }
-    return { pid, comm, rootDev, maps, openFiles: readOpenFiles(pid), exe, startedMs };
+    return { pid, comm, rootDev, maps, openFiles: openFiles ? readOpenFiles(pid) : [], exe, startedMs };
   } catch {
     return undefined;
   }

@@ -54,6 +54,18 @@ export interface ScanOptions {
   packages?: readonly string[];
   /** Paths (absolute, as in the host) deliberately pinned for this container; they count as pinned, not shadowed. */
   pinnedPaths?: ReadonlySet<string>;
+  /** Which checks run beyond the memory maps; every one by default. Turning one off is for benchmarks only. */
+  checks?: ScanChecks;
+}
+
+/** The checks of a scan beyond `/proc/PID/maps`. */
+export interface ScanChecks {
+  /** Open files (`/proc/PID/fd`). Default true. */
+  openFiles?: boolean;
+  /** Interpreted code (Python, Perl, Ruby, Node.js, PHP, shells). Default true. */
+  interpreters?: boolean;
+  /** The shadow check of files in use. Default true. */
+  shadowInUse?: boolean;
 }
 
 interface PackageIndex {
@@ -78,7 +90,7 @@ function indexPackages(packages: readonly string[], hostRoot: string, probe: Lay
 }
 
 /** Layers top first (delta, upper lowers, host root); empty when the container is not an overlay. */
-const layersOf = (info: ContainerInfo): string[] => (info.deltaDir === undefined ? [] : [info.deltaDir, ...info.lowerDirs]);
+const layersOf = (info: ContainerInfo): string[] => (info.deltaDir === undefined ? [] : [info.deltaDir, ...info.lowerDirs].map((l) => l.replace(/\/+$/, "")));
 
 /** One file a process uses: mapped or held open. */
 interface FileUse {
@@ -182,7 +194,7 @@ function findShadows(info: ContainerInfo, index: PackageIndex, probe: LayerProbe
     for (const layer of layers.slice(0, -1)) {
       // Most deltas hold nothing under /usr or /lib: one cached lstat of the top directory rules them out.
       const cut = path.indexOf("/", 1);
-      if (probe.lstat(join(layer, cut < 0 ? path : path.slice(0, cut))) === undefined) continue;
+      if (cut > 0 ? !probe.hasDir(layer, path.slice(0, cut)) : probe.lstat(`${layer}${path}`) === undefined) continue;
       const kind = probe.shadowOf(layer, path);
       if (kind === undefined) continue;
       const words = kind === "copy" ? compareCopy(probe, join(layer, path), join(hostRoot, path), pkg, path)?.words : undefined;
@@ -203,19 +215,20 @@ function splitPinned(found: Map<string, ShadowedPath>, pinnedPaths: ReadonlySet<
   return { shadowed, pinned };
 }
 
-async function scanWith(info: ContainerInfo, opts: ScanOptions, probe: LayerProbe, index: PackageIndex | undefined): Promise<ContainerScan> {
+async function scanWith(info: ContainerInfo, opts: ScanOptions, probe: LayerProbe, index: PackageIndex | undefined, opaquePrefetched = false): Promise<ContainerScan> {
   const notes: string[] = [...(index?.notes ?? [])];
   const layers = layersOf(info);
   if (layers.length === 0) notes.push(`not an overlay container (${info.unmanagedReason ?? "no overlay rootfs"}): only mappings marked "(deleted)" can be detected.`);
   const procs: ProcessView[] = [];
+  const checks = opts.checks ?? {};
   for (const pid of info.pids) {
-    const proc = readProcess(pid);
+    const proc = readProcess(pid, checks.openFiles !== false);
     if (proc === undefined) notes.push(`process ${pid} exited during the scan; skipped.`);
     else procs.push(proc);
   }
   const candidates: ShadowCandidates = new Map();
   const { stale, mapsPackages } = findStale(info, procs, index, probe, notes, candidates);
-  const interp = await findInterpreted(procs, {
+  const interp = checks.interpreters === false ? { findings: [], delta: [] } : await findInterpreted(procs, {
     layers,
     probe,
     containerStartMs: info.initPid === undefined ? undefined : processStartMs(info.initPid),
@@ -226,9 +239,9 @@ async function scanWith(info: ContainerInfo, opts: ScanOptions, probe: LayerProb
   for (const u of interp.delta) addCandidate(candidates, u.path, u.layer, u.user);
   let found = new Map<string, ShadowedPath>();
   if (layers.length > 1) {
-    found = shadowsInUse(info, candidates, index, probe, notes);
+    if (checks.shadowInUse !== false) found = shadowsInUse(info, candidates, index, probe, notes);
     if (index !== undefined) {
-      await probe.prefetchOpaque(layers.slice(0, -1).map((layer) => ({ layer, paths: index.owner.keys() })));
+      if (!opaquePrefetched) await probe.prefetchOpaque(layers.slice(0, -1).map((layer) => ({ layer, paths: index.owner.keys() })));
       // Every file of the packages the delta shadows, used or not; in-use evidence joins the same path.
       for (const [path, s] of findShadows(info, index, probe)) {
         const usedBy = found.get(path)?.usedBy;
@@ -274,6 +287,7 @@ export async function verifyPatched(info: ContainerInfo, packages: readonly stri
 export interface HostScanOptions {
   packages?: readonly string[];
   pinnedPathsOf?: (name: string) => ReadonlySet<string>;
+  checks?: ScanChecks;
 }
 
 /**
@@ -289,8 +303,8 @@ export async function scanHost(where: DiscoverOptions, opts: HostScanOptions = {
   }
   const out: { info: ContainerInfo; scan: ContainerScan }[] = [];
   for (const info of infos) {
-    const scanOpts: ScanOptions = { ...(opts.packages !== undefined ? { packages: opts.packages } : {}), pinnedPaths: opts.pinnedPathsOf?.(info.name) ?? new Set() };
-    out.push({ info, scan: await scanWith(info, scanOpts, probe, index) });
+    const scanOpts: ScanOptions = { ...(opts.packages !== undefined ? { packages: opts.packages } : {}), pinnedPaths: opts.pinnedPathsOf?.(info.name) ?? new Set(), ...(opts.checks !== undefined ? { checks: opts.checks } : {}) };
+    out.push({ info, scan: await scanWith(info, scanOpts, probe, index, true) });
   }
   return out;
 }
