@@ -73,7 +73,7 @@ export async function findInterpreted(procs: readonly ProcessView[], ctx: Interp
     const dirs = await searchPath(language, proc.exe, envName === undefined ? undefined : readEnvVar(proc.pid, envName));
     const code: LoadedCode = loadedCode(inv, readCwd(proc.pid) ?? "/", dirs ?? [], locate);
     if (dirs === undefined) code.undecidable ??= `its interpreter ${proc.exe} could not tell its search path`;
-    const base = { pid: proc.pid, comm: proc.comm, language, ...(code.files[0] !== undefined && inv.script !== undefined ? { script: code.files[0] } : {}), startedAt: iso(proc.startedMs) };
+    const base = { pid: proc.pid, comm: proc.comm, language, ...(code.script !== undefined ? { script: code.script } : {}), startedAt: iso(proc.startedMs) };
     const reported = new Set<string>();
     let other = 0;
     for (const path of code.files) {

@@ -9,6 +9,8 @@ export type Locate = (path: string) => string | undefined;
 
 /** What a process loaded or can load, as far as its sources tell. */
 export interface LoadedCode {
+  /** Its script (container path), when it has one the container serves. */
+  script?: string;
   /** Container paths of the files, script first. */
   files: string[];
   /** Why the list may be incomplete (then the process "may have loaded" more), if it may. */
@@ -83,5 +85,5 @@ export function loadedCode(inv: Invocation, cwd: string, searchDirs: readonly st
     const found = resolveModule(inv.language, next.name, next.from, next.file === true && inv.language !== "perl" && inv.language !== "shell" ? [dirname(next.from), ...dirs] : dirs, exists);
     for (const f of found) visit(f);
   }
-  return { files, roots, ...(undecidable !== undefined ? { undecidable } : {}) };
+  return { ...(script !== undefined && seen.has(script) ? { script } : {}), files, roots, ...(undecidable !== undefined ? { undecidable } : {}) };
 }
