@@ -2,11 +2,11 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { main } from "../../src/cli/main.js";
 import { readCmdline } from "../../src/detect/process-view.js";
 import { scanContainer } from "../../src/detect/scan.js";
 import { startInContainer } from "../helpers/container-process.js";
 import { runDpkg } from "../helpers/dpkg-lock.js";
+import { scanJson } from "../helpers/scan-json.js";
 import { buildFilesPackage } from "../helpers/files-package.js";
 import { lxcTestBed, type TestBed, type TestContainer } from "../helpers/lxc.js";
 
@@ -95,18 +95,13 @@ describe("interpreted code a process loaded before its package changed", () => {
   });
 
   it("patchroll scan --json carries the interpreter evidence", async () => {
-    const out: string[] = [];
-    const state = mkdtempSync("/var/tmp/patchroll-test-state-");
-    try {
-      const code = await main(["--config", "/dev/null", "--state-dir", state, "--lxc-path", bed.lxcPath, "--set", `lxc.hostRoot=${bed.hostRoot}`, "scan", "--json", "--packages", pkg], { out: (t) => out.push(t), err: (t) => out.push(t) }, {});
-      expect(code).toBe(7);
-      const byName = Object.fromEntries((JSON.parse(out.join("")) as { containers: { name: string }[] }).containers.map((x) => [x.name, x]));
-      const evidence = { pid: expect.any(Number), comm: expect.any(String), startedAt: expect.any(String), changedAt: expect.any(String), package: pkg, hostVersion: "1.1", evidence: expect.any(String) };
-      expect(byName[c.perl.name]).toMatchObject({ verdict: "stale", interpreted: [{ ...evidence, language: "perl", path: plFile, certainty: "loaded" }] });
-      expect(byName[c.shell.name]).toMatchObject({ verdict: "stale", stale: [expect.objectContaining({ via: "fd" })], interpreted: [{ ...evidence, language: "shell" }] });
-      expect(byName[c.clean.name]).toMatchObject({ verdict: "patched", interpreted: [] });
-    } finally {
-      rmSync(state, { recursive: true, force: true });
-    }
+    const { code, byName } = await scanJson(bed, "--packages", pkg);
+    expect(code).toBe(7);
+    const evidence = { pid: expect.any(Number), comm: expect.any(String), startedAt: expect.any(String), changedAt: expect.any(String), package: pkg, hostVersion: "1.1", evidence: expect.any(String) };
+    expect((byName[c.python.name] as { interpreted: { certainty: string }[] }).interpreted.map((f) => f.certainty).sort()).toEqual(["loaded", "may have loaded"]);
+    expect(byName[c.python.name]).toMatchObject({ verdict: "stale", interpreted: expect.arrayContaining([{ ...evidence, language: "python", script: "/srv/app.py", path: pyFile, certainty: "loaded" }]) });
+    expect(byName[c.perl.name]).toMatchObject({ verdict: "stale", interpreted: [{ ...evidence, language: "perl", path: plFile, certainty: "loaded" }] });
+    expect(byName[c.shell.name]).toMatchObject({ verdict: "stale", stale: [expect.objectContaining({ via: "fd" })], interpreted: [{ ...evidence, language: "shell" }] });
+    expect(byName[c.clean.name]).toMatchObject({ verdict: "patched", interpreted: [] });
   });
 });

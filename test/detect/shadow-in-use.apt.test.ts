@@ -2,11 +2,11 @@ import { randomBytes } from "node:crypto";
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { main } from "../../src/cli/main.js";
 import { makeWhiteouts, markOpaque } from "../../src/containers/overlay-markers.js";
 import { buildDemoPackage, demoLibraryPath } from "../../src/demo/package-fixture.js";
 import { scanContainer, verifyPatched } from "../../src/detect/scan.js";
 import { runDpkg } from "../helpers/dpkg-lock.js";
+import { scanJson } from "../helpers/scan-json.js";
 import { buildFilesPackage } from "../helpers/files-package.js";
 import { lxcTestBed, type TestBed, type TestContainer } from "../helpers/lxc.js";
 
@@ -91,16 +91,9 @@ describe("the shadow check of every scan", () => {
   });
 
   it("patchroll scan --json carries the evidence of each", async () => {
-    const out: string[] = [];
-    const state = mkdtempSync("/var/tmp/patchroll-test-state-");
-    try {
-      const code = await main(["--config", "/dev/null", "--state-dir", state, "--lxc-path", bed.lxcPath, "--set", `lxc.hostRoot=${bed.hostRoot}`, "scan", "--json"], { out: (t) => out.push(t), err: (t) => out.push(t) }, {});
-      expect(code).toBe(7);
-      const byName = Object.fromEntries((JSON.parse(out.join("")) as { containers: { name: string }[] }).containers.map((c) => [c.name, c]));
-      expect(byName[copy.name]).toMatchObject({ verdict: "shadowed", shadowed: [{ path: libPath, kind: "copy", package: lib, hostVersion: "1.1", deltaHolds: expect.any(String), fix: expect.any(String), usedBy: [expect.objectContaining({ via: "map" })] }] });
-      expect(byName[clean.name]).toMatchObject({ verdict: "patched", stale: [], interpreted: [], shadowed: [] });
-    } finally {
-      rmSync(state, { recursive: true, force: true });
-    }
+    const { code, byName } = await scanJson(bed);
+    expect(code).toBe(7);
+    expect(byName[copy.name]).toMatchObject({ verdict: "shadowed", shadowed: [{ path: libPath, kind: "copy", package: lib, hostVersion: "1.1", deltaHolds: expect.any(String), fix: expect.any(String), usedBy: [expect.objectContaining({ via: "map" })] }] });
+    expect(byName[clean.name]).toMatchObject({ verdict: "patched", stale: [], interpreted: [], shadowed: [] });
   });
 });
