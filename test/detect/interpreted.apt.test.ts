@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readCmdline } from "../../src/detect/process-view.js";
 import { scanContainer } from "../../src/detect/scan.js";
@@ -19,15 +19,17 @@ const plModule = `PrtInterp${id}`;
 const pyFile = `/usr/lib/python3/dist-packages/${pyModule}/__init__.py`;
 const plFile = `/usr/share/perl5/${plModule}.pm`;
 const shScript = `/usr/bin/${pkg}-loop`;
+const jsFile = `/usr/share/nodejs/${pkg}/index.js`;
 const files = (v: string) => ({
   [pyFile]: `VERSION = "${v}"\n`,
+  [jsFile]: `module.exports = { version: "${v}" };\n`,
   [plFile]: `package ${plModule};\nour $VERSION = "${v}";\n1;\n`,
   // dash reads a script as it runs it and keeps it open on an fd.
   [shScript]: `#!/bin/sh\n# ${v}\n: > /srv/ready-shell\nwhile :; do sleep 1; done\n`,
 });
 let bed: TestBed;
 let work: string;
-const c: Record<"python" | "perl" | "shell" | "clean", TestContainer> = {} as never;
+const c: Record<"python" | "perl" | "shell" | "node" | "pycopy" | "clean", TestContainer> = {} as never;
 
 /** A script in the container's own delta (under /srv). */
 const script = (box: TestContainer, name: string, text: string) => writeFileSync(join(box.deltaDir, "srv", name), text);
@@ -37,13 +39,20 @@ beforeAll(async () => {
   work = mkdtempSync("/var/tmp/patchroll-test-debs-");
   bed = await lxcTestBed("interp");
   await runDpkg(["-i", await buildFilesPackage({ dir: work, name: pkg, version: "1.0", files: files("1.0") })]);
-  for (const k of ["python", "perl", "shell", "clean"] as const) c[k] = await bed.create();
+  for (const k of ["python", "perl", "shell", "node", "pycopy", "clean"] as const) c[k] = await bed.create();
   script(c.python, "app.py", `import time\nimport ${pyModule}\nopen("/srv/ready-app", "w").close()\ntime.sleep(100000)\n`);
   await startInContainer(bed.driver, c.python, "python3 /srv/app.py", "srv/ready-app");
   await startInContainer(bed.driver, c.python, `python3 -c 'import importlib, time; importlib.import_module("${pyModule}"); open("/srv/ready-dyn", "w").close(); time.sleep(100000)'`, "srv/ready-dyn");
   script(c.perl, "app.pl", `use strict;\nuse ${plModule};\nopen(my $f, ">", "/srv/ready-app"); close($f);\nsleep 100000;\n`);
   await startInContainer(bed.driver, c.perl, "perl /srv/app.pl", "srv/ready-app");
   await startInContainer(bed.driver, c.shell, shScript, "srv/ready-shell");
+  script(c.node, "app.js", `const m = require("${pkg}");\nrequire("fs").writeFileSync("/srv/ready-app", m.version);\nsetInterval(() => {}, 100000);\n`);
+  await startInContainer(bed.driver, c.node, "NODE_PATH=/usr/share/nodejs node /srv/app.js", "srv/ready-app");
+  // Its developers' own copy of the module, in the delta: what it imports is never the host's.
+  mkdirSync(join(c.pycopy.deltaDir, dirname(pyFile)), { recursive: true });
+  copyFileSync(pyFile, join(c.pycopy.deltaDir, pyFile));
+  script(c.pycopy, "app.py", `import time\nimport ${pyModule}\nopen("/srv/ready-app", "w").close()\ntime.sleep(100000)\n`);
+  await startInContainer(bed.driver, c.pycopy, "python3 /srv/app.py", "srv/ready-app");
   // Nothing of the package: Python and Perl that never load it, a shell script of the delta.
   script(c.clean, "other.py", `import json, time\nopen("/srv/ready-py", "w").close()\ntime.sleep(100000)\n`);
   script(c.clean, "other.pl", `use strict;\nuse warnings;\nopen(my $f, ">", "/srv/ready-pl"); close($f);\nsleep 100000;\n`);
@@ -76,6 +85,26 @@ describe("interpreted code a process loaded before its package changed", () => {
     expect((await scanContainer(await c.python.info(), { packages: [pkg] })).interpreted.map((f) => f.pid).sort()).toEqual([app, dyn].sort());
   });
 
+  it("Python started after the upgrade in a container not restarted since: its overlay still serves the old module, so it is stale too", async () => {
+    script(c.python, "late.py", `import time\nimport ${pyModule}\nopen("/srv/ready-late", "w").close()\ntime.sleep(100000)\n`);
+    await startInContainer(bed.driver, c.python, "python3 /srv/late.py", "srv/ready-late");
+    const late = await pidOf(c.python, "/srv/late.py");
+    const scan = await scanContainer(await c.python.info(), { packages: [pkg] });
+    expect(scan.interpreted.find((f) => f.pid === late)).toMatchObject({ path: pyFile, certainty: "loaded", evidence: expect.stringContaining("the container's overlay still serves the old file") });
+  });
+
+  it("Node.js: the process requiring the package's module (through NODE_PATH) is stale", async () => {
+    const scan = await scanContainer(await c.node.info(), { packages: [pkg] });
+    expect(scan.verdict).toBe("stale");
+    expect(scan.interpreted).toEqual([expect.objectContaining({ pid: await pidOf(c.node, "/srv/app.js"), language: "node", script: "/srv/app.js", path: jsFile, package: pkg, certainty: "loaded" })]);
+  });
+
+  it("a Python module its delta holds a copy of: shadowed (a restart cannot fix it), with the interpreter as the user", async () => {
+    const scan = await scanContainer(await c.pycopy.info());
+    expect(scan).toMatchObject({ verdict: "shadowed", stale: [], interpreted: [] });
+    expect(scan.shadowed).toEqual([expect.objectContaining({ path: pyFile, kind: "copy", package: pkg, hostVersion: "1.1", usedBy: [{ pid: await pidOf(c.pycopy, "/srv/app.py"), comm: "python3", via: "interpreter" }] })]);
+  });
+
   it("Perl: the process using the package's module is stale", async () => {
     const scan = await scanContainer(await c.perl.info(), { packages: [pkg] });
     expect(scan.verdict).toBe("stale");
@@ -98,7 +127,7 @@ describe("interpreted code a process loaded before its package changed", () => {
     const { code, byName } = await scanJson(bed, "--packages", pkg);
     expect(code).toBe(7);
     const evidence = { pid: expect.any(Number), comm: expect.any(String), startedAt: expect.any(String), changedAt: expect.any(String), package: pkg, hostVersion: "1.1", evidence: expect.any(String) };
-    expect((byName[c.python.name] as { interpreted: { certainty: string }[] }).interpreted.map((f) => f.certainty).sort()).toEqual(["loaded", "may have loaded"]);
+    expect(new Set((byName[c.python.name] as { interpreted: { certainty: string }[] }).interpreted.map((f) => f.certainty))).toEqual(new Set(["loaded", "may have loaded"]));
     expect(byName[c.python.name]).toMatchObject({ verdict: "stale", interpreted: expect.arrayContaining([{ ...evidence, language: "python", script: "/srv/app.py", path: pyFile, certainty: "loaded" }]) });
     expect(byName[c.perl.name]).toMatchObject({ verdict: "stale", interpreted: [{ ...evidence, language: "perl", path: plFile, certainty: "loaded" }] });
     expect(byName[c.shell.name]).toMatchObject({ verdict: "stale", stale: [expect.objectContaining({ via: "fd" })], interpreted: [{ ...evidence, language: "shell" }] });
