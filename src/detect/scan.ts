@@ -1,31 +1,16 @@
 import { join } from "node:path";
 import { type ContainerInfo, type DiscoverOptions, discoverContainers } from "../containers/discover.js";
 import { decideVerdict } from "./decide-verdict.js";
+import { addCandidate, findStale, layersOf, type ShadowCandidates, shadowsInUse, type StaleMapping } from "./file-uses.js";
 import { ownerOf } from "./host-packages.js";
 import { findInterpreted, type InterpretedStale } from "./interpreters/interpreted.js";
 import { LayerProbe } from "./layer-probe.js";
-import { isPseudoPath } from "./maps.js";
-import { canonicalPath, packageFiles } from "./package-files.js";
+import { indexPackages, type PackageIndex } from "./package-index.js";
 import { type ProcessView, processStartMs, readProcess } from "./process-view.js";
-import { compareCopy, type ShadowedPath, type ShadowUser, withEvidence } from "./shadow-check.js";
+import { compareCopy, type ShadowedPath, splitPinned, withEvidence } from "./shadow-check.js";
 import type { Verdict } from "./verdict.js";
 
-/** A process that maps or holds open a file whose inode is not the one the host serves at that path now. */
-export interface StaleMapping {
-  pid: number;
-  comm: string;
-  path: string;
-  /** The inode the process maps (or holds open, see `via`). */
-  mappedInode: number;
-  /** The host's current inode at `path`; null when the host has no file there any more. */
-  hostInode: number | null;
-  package?: string;
-  /** How the process holds the file: mapped (`/proc/PID/maps`) or open (`/proc/PID/fd`, see `fd`). Scans always set it; journals of older versions lack it (mapped). */
-  via?: "map" | "fd";
-  /** The open file descriptor, when `via` is "fd". */
-  fd?: number;
-}
-
+export type { StaleMapping } from "./file-uses.js";
 export type { ShadowedPath } from "./shadow-check.js";
 export type { InterpretedStale } from "./interpreters/interpreted.js";
 
@@ -68,123 +53,6 @@ export interface ScanChecks {
   shadowInUse?: boolean;
 }
 
-interface PackageIndex {
-  /** Canonical path -> package, for the files (not directories) the host has now. */
-  owner: Map<string, string>;
-  notes: string[];
-}
-
-function indexPackages(packages: readonly string[], hostRoot: string, probe: LayerProbe): PackageIndex {
-  const owner = new Map<string, string>();
-  const notes: string[] = [];
-  for (const pkg of packages) {
-    const files = packageFiles(pkg);
-    if (files.length === 0) notes.push(`package ${pkg} is not installed on the host (no dpkg file list): nothing of it can be stale or shadowed.`);
-    for (const f of files) {
-      const path = canonicalPath(f);
-      const st = probe.lstat(join(hostRoot, path));
-      if (st !== undefined && !st.isDirectory()) owner.set(path, pkg);
-    }
-  }
-  return { owner, notes };
-}
-
-/** Layers top first (delta, upper lowers, host root); empty when the container is not an overlay. */
-const layersOf = (info: ContainerInfo): string[] => (info.deltaDir === undefined ? [] : [info.deltaDir, ...info.lowerDirs].map((l) => l.replace(/\/+$/, "")));
-
-/** One file a process uses: mapped or held open. */
-interface FileUse {
-  path: string;
-  inode: number;
-  dev: string;
-  deleted: boolean;
-  via: "map" | "fd";
-  fd?: number;
-}
-
-const usesOf = (p: ProcessView): FileUse[] => [
-  ...p.maps.map((m) => ({ path: m.path, inode: m.inode, dev: m.dev, deleted: m.deleted, via: "map" as const })),
-  ...p.openFiles.map((f) => ({ path: f.path, inode: f.inode, dev: f.dev, deleted: f.deleted, via: "fd" as const, fd: f.fd })),
-];
-
-/** Files served by a layer above the host root that processes use: candidates for the shadow check. */
-type ShadowCandidates = Map<string, { layer: number; users: ShadowUser[] }>;
-
-function addCandidate(c: ShadowCandidates, path: string, layer: number, user: ShadowUser | undefined): void {
-  const hit = c.get(path) ?? { layer, users: [] };
-  if (user !== undefined && !hit.users.some((u) => u.pid === user.pid && u.via === user.via)) hit.users.push(user);
-  c.set(path, hit);
-}
-
-function findStale(info: ContainerInfo, procs: readonly ProcessView[], index: PackageIndex | undefined, probe: LayerProbe, notes: string[], candidates: ShadowCandidates): { stale: StaleMapping[]; mapsPackages: boolean } {
-  const layers = layersOf(info);
-  const hostRoot = layers[layers.length - 1];
-  const stale: StaleMapping[] = [];
-  let mapsPackages = false;
-  let otherStale = 0;
-  for (const proc of procs) {
-    for (const m of usesOf(proc)) {
-      // Only files of the container's root overlay: bind mounts and tmpfs files are not the host root's.
-      if (isPseudoPath(m.path) || (layers.length > 0 && m.dev !== proc.rootDev)) continue;
-      const pkg = index?.owner.get(m.path);
-      let hostInode: number | null;
-      if (hostRoot !== undefined) {
-        const serving = probe.servingLayer(layers, m.path);
-        if (serving !== undefined && serving.index < layers.length - 1) {
-          // The delta's own copy (or a pin): never outdated by a host update, but maybe shadowing one.
-          const runsCopy = Number(serving.stats.ino) === m.inode && !m.deleted;
-          addCandidate(candidates, m.path, serving.index, runsCopy ? { pid: proc.pid, comm: proc.comm, via: m.via, ...(m.fd !== undefined ? { fd: m.fd } : {}) } : undefined);
-          if (runsCopy) continue;
-          // It still runs what the layer below served before the copy appeared: judged against the host.
-          const host = probe.lstat(join(hostRoot, m.path));
-          hostInode = host === undefined ? null : Number(host.ino);
-        } else {
-          hostInode = serving === undefined ? null : Number(serving.stats.ino);
-        }
-        if (pkg !== undefined) mapsPackages = true;
-        if (hostInode === m.inode && !m.deleted) continue;
-      } else {
-        // Without layers the container's paths are not host paths: only the kernel's marker counts.
-        if (pkg !== undefined) mapsPackages = true;
-        if (!m.deleted) continue;
-        hostInode = null;
-      }
-      if (index !== undefined && pkg === undefined) {
-        otherStale++;
-        continue;
-      }
-      stale.push({ pid: proc.pid, comm: proc.comm, path: m.path, mappedInode: m.inode, hostInode, ...(pkg !== undefined ? { package: pkg } : {}), via: m.via, ...(m.fd !== undefined ? { fd: m.fd } : {}) });
-    }
-  }
-  if (otherStale > 0) notes.push(`${otherStale} other outdated mapping(s) or open file(s) belong to packages outside this scan; scan without packages to list them.`);
-  return { stale, mapsPackages };
-}
-
-/**
- * The shadow check of files in use: a file a process runs from a layer above the host root, whose path a
- * host package owns, is shadowed when it is not the host's current file (an identical copy is not).
- */
-function shadowsInUse(info: ContainerInfo, candidates: ShadowCandidates, index: PackageIndex | undefined, probe: LayerProbe, notes: string[]): Map<string, ShadowedPath> {
-  const layers = layersOf(info);
-  const hostRoot = layers[layers.length - 1] as string;
-  const out = new Map<string, ShadowedPath>();
-  let other = 0;
-  for (const [path, c] of candidates) {
-    // Most files of a delta are the container's own (no host file there): no package to ask about.
-    if (probe.lstat(join(hostRoot, path))?.isFile() !== true) continue;
-    const pkg = index !== undefined ? index.owner.get(path) : ownerOf(path);
-    if (pkg === undefined) {
-      if (index !== undefined && ownerOf(path) !== undefined) other++;
-      continue;
-    }
-    const layer = layers[c.layer] as string;
-    const compared = compareCopy(probe, join(layer, path), join(hostRoot, path), pkg, path);
-    if (compared === undefined || (!compared.differs && index === undefined)) continue;
-    out.set(path, withEvidence({ path, kind: "copy", package: pkg, ...(c.users.length > 0 ? { usedBy: c.users } : {}) }, layer, compared.words));
-  }
-  if (other > 0) notes.push(`${other} file(s) in use from the delta shadow packages outside this scan; scan without packages to list them.`);
-  return out;
-}
 
 function findShadows(info: ContainerInfo, index: PackageIndex, probe: LayerProbe): Map<string, ShadowedPath> {
   const out = new Map<string, ShadowedPath>();
@@ -203,16 +71,6 @@ function findShadows(info: ContainerInfo, index: PackageIndex, probe: LayerProbe
     }
   }
   return out;
-}
-
-/** Splits findings into shadowed and pinned (kept on purpose), in path order. */
-function splitPinned(found: Map<string, ShadowedPath>, pinnedPaths: ReadonlySet<string>): { shadowed: ShadowedPath[]; pinned: ShadowedPath[] } {
-  const shadowed: ShadowedPath[] = [];
-  const pinned: ShadowedPath[] = [];
-  for (const s of [...found.values()].sort((a, b) => a.path.localeCompare(b.path))) {
-    (pinnedPaths.has(s.path) ? pinned : shadowed).push(pinnedPaths.has(s.path) ? { ...s, fix: "patchroll unpin releases it (it was pinned on purpose after a rollback), then restart the container" } : s);
-  }
-  return { shadowed, pinned };
 }
 
 async function scanWith(info: ContainerInfo, opts: ScanOptions, probe: LayerProbe, index: PackageIndex | undefined, opaquePrefetched = false): Promise<ContainerScan> {

@@ -68,3 +68,13 @@ export function withEvidence(s: ShadowedPath, layer: string, copyWords?: string)
   const version = s.package === undefined ? undefined : installedVersion(s.package);
   return { ...s, ...(version !== undefined ? { hostVersion: version } : {}), deltaHolds: deltaHoldsWords(s.kind, copyWords), fix: shadowFix(s.kind, layer, s.path) };
 }
+
+/** Splits findings into shadowed and pinned (kept on purpose), in path order. */
+export function splitPinned(found: Map<string, ShadowedPath>, pinnedPaths: ReadonlySet<string>): { shadowed: ShadowedPath[]; pinned: ShadowedPath[] } {
+  const shadowed: ShadowedPath[] = [];
+  const pinned: ShadowedPath[] = [];
+  for (const s of [...found.values()].sort((a, b) => a.path.localeCompare(b.path))) {
+    (pinnedPaths.has(s.path) ? pinned : shadowed).push(pinnedPaths.has(s.path) ? { ...s, fix: "patchroll unpin releases it (it was pinned on purpose after a rollback), then restart the container" } : s);
+  }
+  return { shadowed, pinned };
+}
