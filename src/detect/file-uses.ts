@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import type { ContainerInfo } from "../containers/discover.js";
-import { ownerOf } from "./host-packages.js";
+import { isConffile, ownerOf } from "./host-packages.js";
 import type { LayerProbe } from "./layer-probe.js";
 import { isPseudoPath } from "./maps.js";
 import type { PackageIndex } from "./package-index.js";
@@ -72,11 +72,15 @@ export function findStale(info: ContainerInfo, procs: readonly ProcessView[], in
           // The delta's own copy (or a pin): never outdated by a host update, but maybe shadowing one.
           const runsCopy = Number(serving.stats.ino) === m.inode && !m.deleted;
           addCandidate(candidates, m.path, serving.index, runsCopy ? { pid: proc.pid, comm: proc.comm, via: m.via, ...(m.fd !== undefined ? { fd: m.fd } : {}) } : undefined);
-          if (runsCopy) continue;
+          // An open file the delta now serves anew (a rotated log, a rewritten data file) is the container's
+          // own business, not a host update.
+          if (runsCopy || m.via === "fd") continue;
           // It still runs what the layer below served before the copy appeared: judged against the host.
           const host = probe.lstat(join(hostRoot, m.path));
           hostInode = host === undefined ? null : Number(host.ino);
         } else {
+          // An open file nobody serves any more (a deleted temp file) was never the host's to update.
+          if (serving === undefined && m.via === "fd") continue;
           hostInode = serving === undefined ? null : Number(serving.stats.ino);
         }
         if (pkg !== undefined) mapsPackages = true;
@@ -100,7 +104,8 @@ export function findStale(info: ContainerInfo, procs: readonly ProcessView[], in
 
 /**
  * The shadow check of files in use: a file a process runs from a layer above the host root, whose path a
- * host package owns, is shadowed when it is not the host's current file (an identical copy is not).
+ * host package owns, is shadowed when it is not the host's current file (an identical copy is not; nor is
+ * a conffile, which is the container's own configuration).
  */
 export function shadowsInUse(info: ContainerInfo, candidates: ShadowCandidates, index: PackageIndex | undefined, probe: LayerProbe, notes: string[]): Map<string, ShadowedPath> {
   const layers = layersOf(info);
@@ -115,6 +120,8 @@ export function shadowsInUse(info: ContainerInfo, candidates: ShadowCandidates, 
       if (index !== undefined && ownerOf(path) !== undefined) other++;
       continue;
     }
+    // A container's own configuration (a changed conffile) is no outdated code: dpkg keeps local changes too.
+    if (isConffile(pkg, path)) continue;
     const layer = layers[c.layer] as string;
     const compared = compareCopy(probe, join(layer, path), join(hostRoot, path), pkg, path);
     if (compared === undefined || (!compared.differs && index === undefined)) continue;

@@ -66,6 +66,20 @@ export function dpkgMd5(pkg: string, path: string, infoDir = DPKG_INFO_DIR): str
   return undefined;
 }
 
+const conffileCache = new Map<string, Cached<Set<string>>>();
+
+/**
+ * Whether `path` is a conffile of `pkg` (dpkg's `PKG.conffiles`): a configuration file an admin may change
+ * on purpose, which a package update never replaces over a local change either.
+ */
+export function isConffile(pkg: string, path: string, infoDir = DPKG_INFO_DIR): boolean {
+  for (const name of [pkg, ...(pkg.includes(":") ? [pkg.slice(0, pkg.indexOf(":"))] : [])]) {
+    const set = cachedRead(conffileCache, join(infoDir, `${name}.conffiles`), (t) => new Set(t.split("\n").map((l) => l.replace(/ (remove-on-upgrade|obsolete)$/, "")).filter((l) => l.startsWith("/"))));
+    if (set?.has(path) === true) return true;
+  }
+  return false;
+}
+
 /** md5 of a file's content, hex. */
 export function md5File(file: string): string {
   return createHash("md5").update(readFileSync(file)).digest("hex");

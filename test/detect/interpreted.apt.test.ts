@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readCmdline } from "../../src/detect/process-view.js";
+import { readCmdline, readOpenFiles } from "../../src/detect/process-view.js";
 import { scanContainer } from "../../src/detect/scan.js";
 import { startInContainer } from "../helpers/container-process.js";
 import { runDpkg } from "../helpers/dpkg-lock.js";
@@ -56,7 +56,14 @@ beforeAll(async () => {
   // Nothing of the package: Python and Perl that never load it, a shell script of the delta.
   script(c.clean, "other.py", `import json, time\nopen("/srv/ready-py", "w").close()\ntime.sleep(100000)\n`);
   script(c.clean, "other.pl", `use strict;\nuse warnings;\nopen(my $f, ">", "/srv/ready-pl"); close($f);\nsleep 100000;\n`);
-  script(c.clean, "loop.sh", `: > /srv/ready-sh\nwhile :; do sleep 1; done\n`);
+  // It also holds open its own changed copy of a conffile, a file it deleted, and one it deleted and made anew.
+  script(c.clean, "loop.sh", [
+    "exec 3>>/etc/debian_version; echo local >&3",
+    ": > /srv/scratch; exec 4</srv/scratch; rm /srv/scratch",
+    "exec 5>>/etc/issue.net; rm /etc/issue.net; : > /etc/issue.net",
+    ": > /srv/ready-sh",
+    "while :; do sleep 1; done",
+  ].join("\n"));
   await startInContainer(bed.driver, c.clean, "python3 /srv/other.py", "srv/ready-py");
   await startInContainer(bed.driver, c.clean, "perl /srv/other.pl", "srv/ready-pl");
   await startInContainer(bed.driver, c.clean, "sh /srv/loop.sh", "srv/ready-sh");
@@ -119,7 +126,9 @@ describe("interpreted code a process loaded before its package changed", () => {
     expect(scan.interpreted).toEqual([expect.objectContaining({ pid, language: "shell", script: shScript, path: shScript, package: pkg, certainty: "loaded", evidence: expect.stringContaining("runs the script") })]);
   });
 
-  it("no false positive: Python and Perl that never load the package and a shell script of the delta are patched", async () => {
+  it("no false positive: Python and Perl that never load the package and a shell script of the delta (holding its own files open) are patched", async () => {
+    const fds = readOpenFiles(await pidOf(c.clean, "/srv/loop.sh")).map((f) => f.path);
+    expect(fds).toEqual(expect.arrayContaining(["/etc/debian_version", "/srv/scratch", "/etc/issue.net"]));
     for (const opts of [{}, { packages: [pkg] }]) expect(await scanContainer(await c.clean.info(), opts)).toMatchObject({ verdict: "patched", stale: [], interpreted: [], shadowed: [] });
   });
 
