@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readCmdline, readOpenFiles } from "../../src/detect/process-view.js";
@@ -110,6 +110,19 @@ describe("interpreted code a process loaded before its package changed", () => {
     const scan = await scanContainer(await c.pycopy.info());
     expect(scan).toMatchObject({ verdict: "shadowed", stale: [], interpreted: [] });
     expect(scan.shadowed).toEqual([expect.objectContaining({ path: pyFile, kind: "copy", package: pkg, hostVersion: "1.1", usedBy: [{ pid: await pidOf(c.pycopy, "/srv/app.py"), comm: "python3", via: "interpreter" }] })]);
+  });
+
+  it("never runs code a container points its interpreter at: the host's Python is asked without the process's PYTHONPATH", async () => {
+    // The directory is a host path the container sees too; the container's Python runs its sitecustomize
+    // (writing into the container's delta), the host's must not.
+    const dir = join(work, "sitecustomize");
+    mkdirSync(dir);
+    writeFileSync(join(dir, "sitecustomize.py"), `open(${JSON.stringify(join(dir, "ran"))}, "w").close()\n`);
+    script(c.python, "env.py", `import time\nopen("/srv/ready-env", "w").close()\ntime.sleep(100000)\n`);
+    await startInContainer(bed.driver, c.python, `PYTHONPATH=${dir} python3 /srv/env.py`, "srv/ready-env");
+    expect(existsSync(join(c.python.deltaDir, dir, "ran"))).toBe(true);
+    await scanContainer(await c.python.info());
+    expect(existsSync(join(dir, "ran"))).toBe(false);
   });
 
   it("Perl: the process using the package's module is stale", async () => {

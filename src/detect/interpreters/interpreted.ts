@@ -2,6 +2,7 @@ import { statSync } from "node:fs";
 import { join } from "node:path";
 import { installedVersion } from "../host-packages.js";
 import type { LayerProbe } from "../layer-probe.js";
+import { devString } from "../maps.js";
 import { type ProcessView, readCmdline, readCwd, readEnvVar } from "../process-view.js";
 import type { ShadowUser } from "../shadow-check.js";
 import { changedPackagesSince } from "./changed-packages.js";
@@ -70,9 +71,11 @@ export async function findInterpreted(procs: readonly ProcessView[], ctx: Interp
     if (language === undefined) continue;
     const inv = parseInvocation(language, argv);
     const envName = searchPathEnv(language);
-    const dirs = await searchPath(language, proc.exe, envName === undefined ? undefined : readEnvVar(proc.pid, envName));
+    // Its interpreter is only ever asked on the host when it is the host's own program (see searchPath).
+    const hostsProgram = runsHostProgram(proc, ctx);
+    const dirs = hostsProgram ? await searchPath(language, proc.exe, envName === undefined ? undefined : readEnvVar(proc.pid, envName)) : undefined;
     const code: LoadedCode = loadedCode(inv, readCwd(proc.pid) ?? "/", dirs ?? [], locate);
-    if (dirs === undefined) code.undecidable ??= `its interpreter ${proc.exe} could not tell its search path`;
+    if (dirs === undefined) code.undecidable ??= hostsProgram ? `its interpreter ${proc.exe} could not tell its search path` : `its interpreter ${proc.exe} is not the host's program, so patchroll does not run it to learn its search path`;
     const base = { pid: proc.pid, comm: proc.comm, language, ...(code.script !== undefined ? { script: code.script } : {}), startedAt: iso(proc.startedMs) };
     const reported = new Set<string>();
     let other = 0;
@@ -109,6 +112,18 @@ export async function findInterpreted(procs: readonly ProcessView[], ctx: Interp
     }
   }
   return { findings, delta };
+}
+
+/** Is the process's program the host root's file (not its delta's, nor one from a bind mount)? */
+function runsHostProgram(proc: ProcessView, ctx: InterpreterContext): boolean {
+  if (proc.exe === undefined) return false;
+  try {
+    const st = statSync(`/proc/${proc.pid}/exe`);
+    const served = ctx.probe.servingLayer(ctx.layers, proc.exe);
+    return devString(st.dev) === proc.rootDev && served !== undefined && served.index === ctx.layers.length - 1;
+  } catch {
+    return false;
+  }
 }
 
 /** Does the container's overlay still serve another inode at `path` than the host's current one? */

@@ -4,7 +4,8 @@ import type { Language } from "./language.js";
 
 /** How each interpreter tells its module search path, and the environment variable that extends it. */
 const ASK: Partial<Record<Language, { args: string[]; env?: string; split: (out: string) => string[] }>> = {
-  python: { args: ["-c", "import sys, json; print(json.dumps(sys.path))"], env: "PYTHONPATH", split: (o) => JSON.parse(o) as string[] },
+  // -I: isolated, so neither the environment nor the working directory adds anything to the path.
+  python: { args: ["-I", "-c", "import sys, json; print(json.dumps(sys.path))"], env: "PYTHONPATH", split: (o) => JSON.parse(o) as string[] },
   perl: { args: ["-e", 'print join("\\n", @INC), "\\n"'], env: "PERL5LIB", split: (o) => o.split("\n") },
   ruby: { args: ["--disable-gems", "-e", "puts $LOAD_PATH"], env: "RUBYLIB", split: (o) => o.split("\n") },
   php: { args: ["-r", "echo get_include_path();"], split: (o) => o.split(":") },
@@ -21,10 +22,14 @@ export function searchPathEnv(language: Language): string | undefined {
 }
 
 /**
- * The module search path of an interpreter, asked of the interpreter itself (as needrestart does) with the
- * process's own extension variable (`PYTHONPATH`, `PERL5LIB`, `RUBYLIB`); absolute dirs only. Node.js is
- * not asked: its global folders are fixed. Cached per program and variable until the program changes.
- * Undefined when the interpreter cannot be run on the host (say, it exists only in a container's delta).
+ * The module search path of an interpreter process: the directories of its extension variable
+ * (`PYTHONPATH`, `PERL5LIB`, `RUBYLIB`, `NODE_PATH`; container paths, searched first), then the
+ * interpreter's own path, asked of the interpreter (as needrestart does); absolute dirs only. Cached per
+ * program until it changes. Undefined when the interpreter cannot be run on the host.
+ *
+ * Only the HOST's program at that path is run, with a clean environment: never a container's binary, and
+ * never the container's variables, which could point the host's interpreter at code a container controls
+ * (its delta is a host directory too).
  */
 export async function searchPath(language: Language, exe: string, envValue: string | undefined): Promise<string[] | undefined> {
   if (language === "shell") return [];
@@ -32,12 +37,10 @@ export async function searchPath(language: Language, exe: string, envValue: stri
   if (language === "node") return [...extra, ...NODE_GLOBAL];
   const ask = ASK[language];
   const st = statSync(exe, { throwIfNoEntry: false });
-  if (ask === undefined || st === undefined) return undefined;
-  const key = `${exe}\0${envValue ?? ""}`;
-  let hit = cache.get(key);
+  if (ask === undefined || st === undefined || !st.isFile()) return undefined;
+  let hit = cache.get(exe);
   if (hit === undefined || hit.mtimeMs !== st.mtimeMs) {
     const env: Record<string, string> = { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LANG: "C" };
-    if (envValue !== undefined && ask.env !== undefined) env[ask.env] = envValue;
     const dirs = runTool(exe, ask.args, { timeoutMs: 5000, env }).result.then((r) => {
       if (r.exitCode !== 0) return undefined;
       try {
@@ -47,7 +50,8 @@ export async function searchPath(language: Language, exe: string, envValue: stri
       }
     });
     hit = { mtimeMs: st.mtimeMs, dirs };
-    cache.set(key, hit);
+    cache.set(exe, hit);
   }
-  return hit.dirs;
+  const own = await hit.dirs;
+  return own === undefined ? undefined : [...extra, ...own];
 }
