@@ -22,6 +22,8 @@ export interface LoadedCode {
 /** Most processes import far fewer files; beyond this the list is cut and called incomplete. */
 const MAX_FILES = 4000;
 
+const MAX_SOURCE_BYTES = 8 << 20;
+
 const parsed = new Map<string, { ino: number; mtimeMs: number; size: number; imports: SourceImports }>();
 
 /** Parses a host file's imports once per content (inode, mtime and size): a host's processes share most modules. */
@@ -30,8 +32,9 @@ function importsOf(hostPath: string, language: Invocation["language"]): SourceIm
     const st = statSync(hostPath);
     const hit = parsed.get(hostPath);
     if (hit !== undefined && hit.ino === st.ino && hit.mtimeMs === st.mtimeMs && hit.size === st.size) return hit.imports;
-    const imports = parseImports(language, readFileSync(hostPath, "utf8"));
-    parsed.set(`${hostPath}`, { ino: st.ino, mtimeMs: st.mtimeMs, size: st.size, imports });
+    // A source that large is no module anyone wrote; reading it would only let a container slow scans down.
+    const imports = st.size > MAX_SOURCE_BYTES ? { modules: [], files: [], dynamic: `it is larger than ${MAX_SOURCE_BYTES} bytes and was not read` } : parseImports(language, readFileSync(hostPath, "utf8"));
+    parsed.set(hostPath, { ino: st.ino, mtimeMs: st.mtimeMs, size: st.size, imports });
     return imports;
   } catch {
     return undefined;
