@@ -53,7 +53,7 @@ export interface ScanChecks {
   shadowInUse?: boolean;
 }
 
-
+/** Every file of the scanned packages a layer above the host root hides (copies, whiteouts, opaque dirs), used or not. */
 function findShadows(info: ContainerInfo, index: PackageIndex, probe: LayerProbe): Map<string, ShadowedPath> {
   const out = new Map<string, ShadowedPath>();
   const layers = layersOf(info);
@@ -73,6 +73,7 @@ function findShadows(info: ContainerInfo, index: PackageIndex, probe: LayerProbe
   return out;
 }
 
+/** One container's scan with a shared probe and package index (a host scan shares them across containers). */
 async function scanWith(info: ContainerInfo, opts: ScanOptions, probe: LayerProbe, index: PackageIndex | undefined, opaquePrefetched = false): Promise<ContainerScan> {
   const notes: string[] = [...(index?.notes ?? [])];
   const layers = layersOf(info);
@@ -122,9 +123,10 @@ function hostRootOf(info: ContainerInfo): string {
 }
 
 /**
- * Scans one container: which processes map outdated host files (compared with the host's current inode,
- * because overlay mappings carry no "(deleted)" marker), which package files its delta shadows, and whether
- * it has its own dpkg database. A process that exits mid-scan is skipped with a note.
+ * Scans one container: which processes map or hold open outdated host files (compared with the host's
+ * current inode, because overlay mappings carry no "(deleted)" marker) or run interpreted code loaded before
+ * its file changed, which package files its delta shadows (those in use always, every file of `packages`
+ * with them), and whether it has its own dpkg database. A process that exits mid-scan is skipped with a note.
  */
 export async function scanContainer(info: ContainerInfo, opts: ScanOptions = {}): Promise<ContainerScan> {
   const probe = new LayerProbe();
