@@ -6,6 +6,8 @@ export interface SourceImports {
   modules: string[];
   /** File names given literally (`require 'x.rb'`, `. /usr/lib/x/lib.sh`, `include __DIR__ . '/x.php'`). */
   files: string[];
+  /** Search directories it adds itself, literally (`use lib '/opt/x'`, `sys.path.insert(0, "/opt/x")`). */
+  dirs?: string[];
   /** Why what it loads cannot be read from its text (a computed module name), if so. */
   dynamic?: string;
 }
@@ -16,6 +18,7 @@ const strings = (s: string): string[] => [...s.matchAll(/['"]([^'"]+)['"]/g)].ma
 
 function python(text: string): SourceImports {
   const modules: string[] = [];
+  const dirs: string[] = [];
   let dynamic: string | undefined;
   for (const raw of text.split("\n")) {
     const line = raw.replace(/#.*$/, "");
@@ -29,13 +32,20 @@ function python(text: string): SourceImports {
       for (const name of (m[2] as string).split(",").map((n) => (n.trim().split(/\s+as\s+/)[0] as string).trim())) if (/^\w+$/.test(name)) modules.push(`${base}${base.endsWith(".") ? "" : "."}${name}?`);
     }
     if (dynamic === undefined && /\b__import__\s*\(|\bimport_module\s*\(|\bexec\s*\(|\brunpy\.|\bimportlib\.util\./.test(line)) dynamic = `it imports by computed name (${line.trim().slice(0, 80)})`;
+    const added = /\bsys\.path\.(?:insert\s*\(\s*[^,]+,|append\s*\()\s*(.*)\)/.exec(line);
+    if (added !== null) {
+      const literal = /^(?:r?['"])([^'"]+)['"]\s*$/.exec((added[1] as string).trim())?.[1];
+      if (literal !== undefined) dirs.push(literal);
+      else dynamic ??= `it extends its search path at run time (${line.trim().slice(0, 80)})`;
+    }
   }
-  return { modules: modules.filter((x) => x !== ""), files: [], ...(dynamic !== undefined ? { dynamic } : {}) };
+  return { modules: modules.filter((x) => x !== ""), files: [], ...(dirs.length > 0 ? { dirs } : {}), ...(dynamic !== undefined ? { dynamic } : {}) };
 }
 
 function perl(text: string): SourceImports {
   const modules: string[] = [];
   const files: string[] = [];
+  const dirs: string[] = [];
   let dynamic: string | undefined;
   // Code after __END__ or __DATA__ is never compiled; POD is not code either.
   const code = text.split(/^__(?:END|DATA)__$/m)[0] as string;
@@ -43,17 +53,20 @@ function perl(text: string): SourceImports {
     const line = raw.replace(/(^|\s)#.*$/, "");
     for (const m of line.matchAll(/\b(?:use|no|require)\s+([A-Za-z_][\w:]*)/g)) {
       const name = m[1] as string;
-      if (name === "parent" || name === "base") {
-        const rest = line.slice((m.index ?? 0) + m[0].length);
-        const list = /qw\s*[(/{[]([^)/}\]]*)/.exec(rest)?.[1];
-        modules.push(...(list !== undefined ? list.split(/\s+/) : strings(rest)).filter((x) => /^[A-Za-z_][\w:]*$/.test(x)));
+      const rest = line.slice((m.index ?? 0) + m[0].length);
+      const list = /qw\s*[(/{[]([^)/}\]]*)/.exec(rest)?.[1];
+      const args = (list !== undefined ? list.split(/\s+/) : strings(rest)).filter((x) => x !== "");
+      if (name === "parent" || name === "base") modules.push(...args.filter((x) => /^[A-Za-z_][\w:]*$/.test(x)));
+      if (name === "lib") {
+        if (/[$@]/.test(rest.replace(/#.*$/, "")) && list === undefined) dynamic ??= `it extends @INC at run time (${line.trim().slice(0, 80)})`;
+        else dirs.push(...args);
       }
       modules.push(name);
     }
     for (const m of line.matchAll(/\brequire\s+['"]([^'"$]+)['"]/g)) files.push(m[1] as string);
     if (dynamic === undefined && /\brequire\s+\$|\beval\s*(?:["']|qq?\W)|\bdo\s+['"$]|->require\b|\bload\s*\(/.test(line)) dynamic = `it loads code by computed name (${line.trim().slice(0, 80)})`;
   }
-  return { modules: modules.filter((x) => !/^v?\d/.test(x)), files, ...(dynamic !== undefined ? { dynamic } : {}) };
+  return { modules: modules.filter((x) => !/^v?\d/.test(x)), files, ...(dirs.length > 0 ? { dirs } : {}), ...(dynamic !== undefined ? { dynamic } : {}) };
 }
 
 function ruby(text: string): SourceImports {

@@ -2,7 +2,7 @@ import { readFileSync, statSync } from "node:fs";
 import { dirname, isAbsolute, join } from "node:path";
 import { parseImports, type SourceImports } from "./imports.js";
 import type { Invocation } from "./language.js";
-import { type FileExists, resolveModule, STARTUP_MODULES } from "./resolve.js";
+import { type FileExists, isBuiltin, resolveModule, STARTUP_MODULES } from "./resolve.js";
 
 /** The container's files: where the file it serves at a path is on the host, if it serves one. */
 export type Locate = (path: string) => string | undefined;
@@ -50,8 +50,9 @@ function importsOf(hostPath: string, language: Invocation["language"]): SourceIm
 export function loadedCode(inv: Invocation, cwd: string, searchDirs: readonly string[], locate: Locate): LoadedCode {
   const exists: FileExists = (p) => locate(p) !== undefined;
   const script = inv.script === undefined ? undefined : isAbsolute(inv.script) ? inv.script : join(cwd, inv.script);
+  // Where the code the process was started with sits: its script, or its working directory for inline code.
+  const main = script ?? join(cwd, "-");
   const dirs = [...inv.includeDirs, ...(script !== undefined && inv.language === "python" ? [dirname(script)] : []), ...(inv.language === "shell" || inv.language === "php" ? [cwd] : []), ...searchDirs];
-  const roots = [...new Set([...dirs, ...(script !== undefined ? [dirname(script)] : [])])];
   const files: string[] = [];
   const seen = new Set<string>();
   let undecidable = inv.unknownCode;
@@ -62,7 +63,11 @@ export function loadedCode(inv: Invocation, cwd: string, searchDirs: readonly st
     files.push(path);
   };
   const follow = (imports: SourceImports, from: string, what: string) => {
-    if (imports.dynamic !== undefined && from === (script ?? "-")) undecidable ??= `${what}: ${imports.dynamic}`;
+    if (from === main) {
+      if (imports.dynamic !== undefined) undecidable ??= `${what}: ${imports.dynamic}`;
+      // Search dirs the main code adds itself (`use lib`, `sys.path.insert`) come first.
+      dirs.unshift(...(imports.dirs ?? []).map((d) => (isAbsolute(d) ? d : join(dirname(main), d))));
+    }
     for (const m of imports.modules) queue.push({ name: m, from });
     for (const f of imports.files) queue.push({ name: f, from, file: true });
   };
@@ -70,8 +75,8 @@ export function loadedCode(inv: Invocation, cwd: string, searchDirs: readonly st
     if (exists(script)) visit(script);
     else undecidable ??= `its script ${script} cannot be found in the container`;
   }
-  for (const m of [...(STARTUP_MODULES[inv.language] ?? []), ...inv.modules]) queue.push({ name: m, from: script ?? join(cwd, "-") });
-  if (inv.inline !== undefined) follow(parseImports(inv.language, inv.inline), "-", "its command-line code");
+  for (const m of [...(STARTUP_MODULES[inv.language] ?? []), ...inv.modules]) queue.push({ name: m, from: main });
+  if (inv.inline !== undefined) follow(parseImports(inv.language, inv.inline), main, "its command-line code");
   for (let i = 0; i < files.length || queue.length > 0; ) {
     if (files.length > MAX_FILES) {
       undecidable ??= `it imports more than ${MAX_FILES} files; the rest was not followed`;
@@ -80,13 +85,20 @@ export function loadedCode(inv: Invocation, cwd: string, searchDirs: readonly st
     if (i < files.length) {
       const path = files[i++] as string;
       const host = locate(path);
-      const imports = host === undefined ? undefined : importsOf(host, inv.language);
+      // Extension libraries are machine code the maps check covers, not sources to read.
+      const imports = host === undefined || path.endsWith(".so") ? undefined : importsOf(host, inv.language);
       if (imports !== undefined) follow(imports, path, path === script ? `its script ${script}` : path);
       continue;
     }
     const next = queue.shift() as { name: string; from: string; file?: boolean };
     const found = resolveModule(inv.language, next.name, next.from, next.file === true && inv.language !== "perl" && inv.language !== "shell" ? [dirname(next.from), ...dirs] : dirs, exists);
+    // What its own code names and cannot be found was loaded from somewhere this scan does not know (a
+    // gem, a path set at run time). Python's misses are built-in and extension modules (mapped, so seen).
+    if (found.length === 0 && next.from === main && inv.language !== "python" && !isBuiltin(inv.language, next.name) && !(STARTUP_MODULES[inv.language] ?? []).includes(next.name)) {
+      undecidable ??= `its code loads ${next.name}, which is not on its search path`;
+    }
     for (const f of found) visit(f);
   }
+  const roots = [...new Set([...dirs, dirname(main)])];
   return { ...(script !== undefined && seen.has(script) ? { script } : {}), files, roots, ...(undecidable !== undefined ? { undecidable } : {}) };
 }

@@ -48,6 +48,8 @@ function ruby(name: string, from: string, dirs: readonly string[], exists: FileE
   if (isAbsolute(rel)) return exists(rel) ? [rel] : [];
   if (name.startsWith(".")) return [join(dirname(from), rel)].filter(exists);
   for (const dir of dirs) if (exists(join(dir, rel))) return [join(dir, rel)];
+  // An extension library (`require "socket"`) is mapped, so the maps check sees it; it counts as found.
+  for (const dir of dirs) if (exists(join(dir, `${name}.so`))) return [join(dir, `${name}.so`)];
   return [];
 }
 
@@ -57,8 +59,13 @@ function nodeFile(p: string, exists: FileExists): string | undefined {
   return undefined;
 }
 
+/** A module the interpreter has built in: nothing to find on disk (Node.js's `fs`, `node:path` ...). */
+export function isBuiltin(language: Language, name: string): boolean {
+  return language === "node" && (name.startsWith("node:") || NODE_BUILTIN.has(name));
+}
+
 function node(name: string, from: string, dirs: readonly string[], exists: FileExists): string[] {
-  if (name.startsWith("node:") || NODE_BUILTIN.has(name)) return [];
+  if (isBuiltin("node", name)) return [];
   if (name.startsWith("./") || name.startsWith("../") || isAbsolute(name)) {
     const hit = nodeFile(isAbsolute(name) ? name : join(dirname(from), name), exists);
     return hit === undefined ? [] : [hit];
@@ -98,4 +105,5 @@ export function resolveModule(language: Language, name: string, from: string, di
 /** Modules every run of the interpreter loads before the script (Python's site machinery and codecs). */
 export const STARTUP_MODULES: Partial<Record<Language, readonly string[]>> = {
   python: ["site", "sitecustomize", "os", "stat", "posixpath", "genericpath", "_collections_abc", "_sitebuiltins", "io", "abc", "codecs", "encodings", "encodings.aliases", "encodings.utf_8"],
+  ruby: ["rubygems"],
 };
