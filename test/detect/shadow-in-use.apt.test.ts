@@ -6,7 +6,7 @@ import { makeWhiteouts, markOpaque } from "../../src/containers/overlay-markers.
 import { buildDemoPackage, demoLibraryPath } from "../../src/demo/package-fixture.js";
 import { scanContainer, verifyPatched } from "../../src/detect/scan.js";
 import { runDpkg } from "../helpers/dpkg-lock.js";
-import { scanJson } from "../helpers/scan-json.js";
+import { scanCli, scanJson } from "../helpers/scan-json.js";
 import { buildFilesPackage } from "../helpers/files-package.js";
 import { lxcTestBed, type TestBed, type TestContainer } from "../helpers/lxc.js";
 
@@ -95,5 +95,8 @@ describe("the shadow check of every scan", () => {
     expect(code).toBe(7);
     expect(byName[copy.name]).toMatchObject({ verdict: "shadowed", shadowed: [{ path: libPath, kind: "copy", package: lib, hostVersion: "1.1", deltaHolds: expect.any(String), fix: expect.any(String), usedBy: [expect.objectContaining({ via: "map" })] }] });
     expect(byName[clean.name]).toMatchObject({ verdict: "patched", stale: [], interpreted: [], shadowed: [] });
+    // The table an operator reads says the same in words.
+    const row = (await scanCli(bed)).output.split("\n").find((l) => l.startsWith(copy.name));
+    expect(row).toMatch(new RegExp(`shadowed +copy ${libPath} \\[${lib} 1\\.1\\]: its own copy .*, run by pid \\d+ \\(busybox\\); a restart cannot fix it: remove `));
   });
 });
