@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 [ "$(id -u)" = 0 ] || { echo "bootstrap: run as root (LXC, dpkg and mounts need it)" >&2; exit 1; }
 
-packages=(lxc redis-server unattended-upgrades apt-utils dpkg-dev busybox gcc libc6-dev logrotate attr curl)
+packages=(lxc redis-server unattended-upgrades apt-utils dpkg-dev busybox gcc libc6-dev logrotate attr curl python3 perl)
 # What only the test suite drives: a real browser for the dashboard and reports, Ansible for the role.
 packages+=(chromium ansible)
 missing=()

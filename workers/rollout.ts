@@ -3,6 +3,7 @@ import { DelayedError, type Job, UnrecoverableError } from "bullmq";
 import { pinOldFiles } from "../src/containers/pins.js";
 import { pruneSnapshots, restoreDelta, snapshotDelta } from "../src/containers/snapshot.js";
 import { verifyPatched } from "../src/detect/scan.js";
+import { judgeVerification } from "../src/rollout/verification.js";
 import { type ContainerInfo, getContainer } from "../src/containers/discover.js";
 import { RolloutJournal } from "../src/journal/journal.js";
 import { journalFile } from "../src/journal/paths.js";
@@ -121,9 +122,7 @@ async function runJob(job: Job, ctx: WorkerContext, scope: JobScope, token?: str
       const known = infos.get(t.name);
       const pids = await ctx.driver.pids(t.name);
       const info = known !== undefined ? { ...known, pids, state: pids.length > 0 ? ("RUNNING" as const) : ("STOPPED" as const) } : await getContainer({ lxcPath: config.lxc.path, hostRoot: config.lxc.hostRoot, driver: ctx.driver }, t.name);
-      const v = await verifyPatched(info, packages);
-      const detail = v.ok ? "no process maps an outdated file of the changed packages" : `still maps outdated files: ${v.scan.stale.map((s) => s.path).join(", ")}`;
-      return { ok: v.ok, detail, evidence: { verdict: v.scan.verdict, stale: v.scan.stale } };
+      return judgeVerification((await verifyPatched(info, packages)).scan);
     },
     ...(ctx.checkpoint !== undefined ? { checkpoint: ctx.checkpoint } : {}),
   };

@@ -34,13 +34,21 @@ export class LayerProbe {
     return st ?? undefined;
   }
 
+  /**
+   * Whether `layer` has a directory at `dir` (absolute, as in the container). Most deltas hold nothing under
+   * /usr or /lib: one cached answer per directory rules out every file below it.
+   */
+  hasDir(layer: string, dir: string): boolean {
+    return this.lstat(dir === "/" ? layer : `${layer}${dir}`)?.isDirectory() === true;
+  }
+
   /** The directories a shadow check of `paths` in `layer` will ask about: existing ancestors in that layer. */
   private opaqueCandidates(layer: string, paths: Iterable<string>, out: Set<string>): void {
     for (const path of paths) {
       let cur = layer;
       const parts = path.split("/").filter((p) => p !== "");
       for (let i = 0; i < parts.length - 1; i++) {
-        cur = join(cur, parts[i] as string);
+        cur = `${cur}/${parts[i] as string}`;
         const st = this.lstat(cur);
         if (st === undefined || !st.isDirectory()) break;
         if (this.opaque.has(cur)) continue;
@@ -88,8 +96,12 @@ export class LayerProbe {
    * host root) of the first that holds it, or undefined when a whiteout hides it or none has it.
    */
   servingLayer(layers: readonly string[], path: string): { index: number; stats: BigIntStats } | undefined {
+    const parent = path.slice(0, Math.max(1, path.lastIndexOf("/")));
     for (let i = 0; i < layers.length; i++) {
-      const st = this.lstat(join(layers[i] as string, path));
+      const layer = layers[i] as string;
+      // An upper layer without the parent directory holds neither the file nor a whiteout of it.
+      if (i < layers.length - 1 && !this.hasDir(layer, parent)) continue;
+      const st = this.lstat(`${layer}${path}`);
       if (st === undefined) continue;
       if (isWhiteout(st)) return undefined;
       return { index: i, stats: st };

@@ -1,35 +1,26 @@
-import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { type ContainerInfo, type DiscoverOptions, discoverContainers } from "../containers/discover.js";
 import { decideVerdict } from "./decide-verdict.js";
-import { LayerProbe, type ShadowKind } from "./layer-probe.js";
-import { devString, isPseudoPath, type MappedFile, parseMaps } from "./maps.js";
-import { canonicalPath, packageFiles } from "./package-files.js";
+import { addCandidate, findStale, layersOf, type ShadowCandidates, shadowsInUse, type StaleMapping } from "./file-uses.js";
+import { ownerOf } from "./host-packages.js";
+import { findInterpreted, type InterpretedStale } from "./interpreters/interpreted.js";
+import { LayerProbe } from "./layer-probe.js";
+import { indexPackages, type PackageIndex } from "./package-index.js";
+import { type ProcessView, processStartMs, readProcess } from "./process-view.js";
+import { compareCopy, type ShadowedPath, splitPinned, withEvidence } from "./shadow-check.js";
 import type { Verdict } from "./verdict.js";
 
-/** A process that maps a file whose inode is not the one the host serves at that path now. */
-export interface StaleMapping {
-  pid: number;
-  comm: string;
-  path: string;
-  mappedInode: number;
-  /** The host's current inode at `path`; null when the host has no file there any more. */
-  hostInode: number | null;
-  package?: string;
-}
-
-/** A host file of the scanned packages that a layer above the host root hides from the container. */
-export interface ShadowedPath {
-  path: string;
-  kind: ShadowKind;
-  package?: string;
-}
+export type { StaleMapping } from "./file-uses.js";
+export type { ShadowedPath } from "./shadow-check.js";
+export type { InterpretedStale } from "./interpreters/interpreted.js";
 
 /** The patch state of one container, with the evidence. */
 export interface ContainerScan {
   name: string;
   verdict: Verdict;
   stale: StaleMapping[];
+  /** Interpreted code (Python, Perl, Ruby, Node.js, PHP, shell) a process loaded or may have loaded before its file changed. */
+  interpreted: InterpretedStale[];
   /** Shadowed files not listed as pinned. */
   shadowed: ShadowedPath[];
   /** Shadowed files listed in `pinnedPaths`: old files kept on purpose. */
@@ -41,122 +32,90 @@ export interface ContainerScan {
 
 /** What to look for. */
 export interface ScanOptions {
-  /** Limit stale and shadow findings to these packages' files. Without it: every mapped file, no shadow check. */
+  /**
+   * Limit stale and shadow findings to these packages' files, and look for every file of them the delta
+   * shadows (used or not). Without it: every file the processes use, shadowed only when it differs.
+   */
   packages?: readonly string[];
   /** Paths (absolute, as in the host) deliberately pinned for this container; they count as pinned, not shadowed. */
   pinnedPaths?: ReadonlySet<string>;
+  /** Which checks run beyond the memory maps; every one by default. Turning one off is for benchmarks only. */
+  checks?: ScanChecks;
 }
 
-interface PackageIndex {
-  /** Canonical path -> package, for the files (not directories) the host has now. */
-  owner: Map<string, string>;
-  notes: string[];
+/** The checks of a scan beyond `/proc/PID/maps`. */
+export interface ScanChecks {
+  /** Open files (`/proc/PID/fd`). Default true. */
+  openFiles?: boolean;
+  /** Interpreted code (Python, Perl, Ruby, Node.js, PHP, shells). Default true. */
+  interpreters?: boolean;
+  /** The shadow check of files in use. Default true. */
+  shadowInUse?: boolean;
 }
 
-function indexPackages(packages: readonly string[], hostRoot: string, probe: LayerProbe): PackageIndex {
-  const owner = new Map<string, string>();
-  const notes: string[] = [];
-  for (const pkg of packages) {
-    const files = packageFiles(pkg);
-    if (files.length === 0) notes.push(`package ${pkg} is not installed on the host (no dpkg file list): nothing of it can be stale or shadowed.`);
-    for (const f of files) {
-      const path = canonicalPath(f);
-      const st = probe.lstat(join(hostRoot, path));
-      if (st !== undefined && !st.isDirectory()) owner.set(path, pkg);
-    }
-  }
-  return { owner, notes };
-}
-
-/** Layers top first (delta, upper lowers, host root); empty when the container is not an overlay. */
-const layersOf = (info: ContainerInfo): string[] => (info.deltaDir === undefined ? [] : [info.deltaDir, ...info.lowerDirs]);
-
-function readProcess(pid: number): { comm: string; rootDev: string; maps: MappedFile[] } | undefined {
-  try {
-    const comm = readFileSync(`/proc/${pid}/comm`, "utf8").trim();
-    const rootDev = devString(statSync(`/proc/${pid}/root`).dev);
-    return { comm, rootDev, maps: parseMaps(readFileSync(`/proc/${pid}/maps`, "utf8")) };
-  } catch {
-    return undefined;
-  }
-}
-
-function findStale(info: ContainerInfo, index: PackageIndex | undefined, probe: LayerProbe, notes: string[]): { stale: StaleMapping[]; mapsPackages: boolean } {
+/** Every file of the scanned packages a layer above the host root hides (copies, whiteouts, opaque dirs), used or not. */
+function findShadows(info: ContainerInfo, index: PackageIndex, probe: LayerProbe): Map<string, ShadowedPath> {
+  const out = new Map<string, ShadowedPath>();
   const layers = layersOf(info);
-  const stale: StaleMapping[] = [];
-  let mapsPackages = false;
-  let otherStale = 0;
-  for (const pid of info.pids) {
-    const proc = readProcess(pid);
-    if (proc === undefined) {
-      notes.push(`process ${pid} exited during the scan; skipped.`);
-      continue;
-    }
-    for (const m of proc.maps) {
-      // Only files of the container's root overlay: bind mounts and tmpfs files are not the host root's.
-      if (isPseudoPath(m.path) || (layers.length > 0 && m.dev !== proc.rootDev)) continue;
-      const pkg = index?.owner.get(m.path);
-      let hostInode: number | null;
-      if (layers.length > 0) {
-        const serving = probe.servingLayer(layers, m.path);
-        // The delta's own copy or a pin layer: not the host's file, so never outdated by a host update.
-        if (serving !== undefined && serving.index < layers.length - 1) continue;
-        if (pkg !== undefined) mapsPackages = true;
-        hostInode = serving === undefined ? null : Number(serving.stats.ino);
-        if (hostInode === m.inode && !m.deleted) continue;
-      } else {
-        // Without layers the container's paths are not host paths: only the kernel's marker counts.
-        if (pkg !== undefined) mapsPackages = true;
-        if (!m.deleted) continue;
-        hostInode = null;
-      }
-      if (index !== undefined && pkg === undefined) {
-        otherStale++;
-        continue;
-      }
-      stale.push({ pid, comm: proc.comm, path: m.path, mappedInode: m.inode, hostInode, ...(pkg !== undefined ? { package: pkg } : {}) });
-    }
-  }
-  if (otherStale > 0) notes.push(`${otherStale} other outdated mapping(s) belong to packages outside this scan; scan without packages to list them.`);
-  return { stale, mapsPackages };
-}
-
-function findShadows(info: ContainerInfo, index: PackageIndex, probe: LayerProbe, pinnedPaths: ReadonlySet<string>): { shadowed: ShadowedPath[]; pinned: ShadowedPath[] } {
-  const shadowed: ShadowedPath[] = [];
-  const pinned: ShadowedPath[] = [];
-  const upper = layersOf(info).slice(0, -1);
+  const hostRoot = layers[layers.length - 1] as string;
   for (const [path, pkg] of index.owner) {
-    for (const layer of upper) {
+    for (const layer of layers.slice(0, -1)) {
       // Most deltas hold nothing under /usr or /lib: one cached lstat of the top directory rules them out.
       const cut = path.indexOf("/", 1);
-      if (probe.lstat(join(layer, cut < 0 ? path : path.slice(0, cut))) === undefined) continue;
+      if (cut > 0 ? !probe.hasDir(layer, path.slice(0, cut)) : probe.lstat(`${layer}${path}`) === undefined) continue;
       const kind = probe.shadowOf(layer, path);
       if (kind === undefined) continue;
-      (pinnedPaths.has(path) ? pinned : shadowed).push({ path, kind, package: pkg });
+      const words = kind === "copy" ? compareCopy(probe, join(layer, path), join(hostRoot, path), pkg, path)?.words : undefined;
+      out.set(path, withEvidence({ path, kind, package: pkg }, layer, words));
       break;
     }
   }
-  return { shadowed, pinned };
+  return out;
 }
 
-async function scanWith(info: ContainerInfo, opts: ScanOptions, probe: LayerProbe, index: PackageIndex | undefined): Promise<ContainerScan> {
+/** One container's scan with a shared probe and package index (a host scan shares them across containers). */
+async function scanWith(info: ContainerInfo, opts: ScanOptions, probe: LayerProbe, index: PackageIndex | undefined, opaquePrefetched = false): Promise<ContainerScan> {
   const notes: string[] = [...(index?.notes ?? [])];
   const layers = layersOf(info);
   if (layers.length === 0) notes.push(`not an overlay container (${info.unmanagedReason ?? "no overlay rootfs"}): only mappings marked "(deleted)" can be detected.`);
-  const { stale, mapsPackages } = findStale(info, index, probe, notes);
-  let shadowed: ShadowedPath[] = [];
-  let pinned: ShadowedPath[] = [];
-  if (index !== undefined && layers.length > 1) {
-    await probe.prefetchOpaque(layers.slice(0, -1).map((layer) => ({ layer, paths: index.owner.keys() })));
-    ({ shadowed, pinned } = findShadows(info, index, probe, opts.pinnedPaths ?? new Set()));
+  const procs: ProcessView[] = [];
+  const checks = opts.checks ?? {};
+  for (const pid of info.pids) {
+    const proc = readProcess(pid, checks.openFiles !== false);
+    if (proc === undefined) notes.push(`process ${pid} exited during the scan; skipped.`);
+    else procs.push(proc);
   }
+  const candidates: ShadowCandidates = new Map();
+  const { stale, mapsPackages } = findStale(info, procs, index, probe, notes, candidates);
+  const interp = checks.interpreters === false ? { findings: [], delta: [] } : await findInterpreted(procs, {
+    layers,
+    probe,
+    containerStartMs: info.initPid === undefined ? undefined : processStartMs(info.initPid),
+    ownerOf: (path) => (index !== undefined ? index.owner.get(path) : ownerOf(path)),
+    packagesOnly: index !== undefined,
+    notes,
+  });
+  for (const u of interp.delta) addCandidate(candidates, u.path, u.layer, u.user);
+  let found = new Map<string, ShadowedPath>();
+  if (layers.length > 1) {
+    if (checks.shadowInUse !== false) found = shadowsInUse(info, candidates, index, probe, notes);
+    if (index !== undefined) {
+      if (!opaquePrefetched) await probe.prefetchOpaque(layers.slice(0, -1).map((layer) => ({ layer, paths: index.owner.keys() })));
+      // Every file of the packages the delta shadows, used or not; in-use evidence joins the same path.
+      for (const [path, s] of findShadows(info, index, probe)) {
+        const usedBy = found.get(path)?.usedBy;
+        found.set(path, { ...s, ...(usedBy !== undefined ? { usedBy } : {}) });
+      }
+    }
+  }
+  const { shadowed, pinned } = splitPinned(found, opts.pinnedPaths ?? new Set());
   const dpkgStatus = info.deltaDir === undefined ? undefined : probe.lstat(join(info.deltaDir, "var/lib/dpkg/status"));
   const ownDpkg = dpkgStatus?.isFile() === true;
   if (ownDpkg) notes.push("its delta holds its own dpkg database (var/lib/dpkg/status): apt ran inside, so the host's package state does not describe it.");
   const running = info.pids.length > 0;
   if (!running) notes.push(`not running (${info.state}): no process can map an outdated file.`);
-  const verdict = decideVerdict({ running, stale: stale.length, shadowed: shadowed.length, pinned: pinned.length, ownDpkg });
-  return { name: info.name, verdict, stale, shadowed, pinned, mapsPackages, notes };
+  const verdict = decideVerdict({ running, stale: stale.length + interp.findings.length, shadowed: shadowed.length, pinned: pinned.length, ownDpkg });
+  return { name: info.name, verdict, stale, interpreted: interp.findings, shadowed, pinned, mapsPackages, notes };
 }
 
 function hostRootOf(info: ContainerInfo): string {
@@ -164,9 +123,10 @@ function hostRootOf(info: ContainerInfo): string {
 }
 
 /**
- * Scans one container: which processes map outdated host files (compared with the host's current inode,
- * because overlay mappings carry no "(deleted)" marker), which package files its delta shadows, and whether
- * it has its own dpkg database. A process that exits mid-scan is skipped with a note.
+ * Scans one container: which processes map or hold open outdated host files (compared with the host's
+ * current inode, because overlay mappings carry no "(deleted)" marker) or run interpreted code loaded before
+ * its file changed, which package files its delta shadows (those in use always, every file of `packages`
+ * with them), and whether it has its own dpkg database. A process that exits mid-scan is skipped with a note.
  */
 export async function scanContainer(info: ContainerInfo, opts: ScanOptions = {}): Promise<ContainerScan> {
   const probe = new LayerProbe();
@@ -174,7 +134,10 @@ export async function scanContainer(info: ContainerInfo, opts: ScanOptions = {})
   return scanWith(info, opts, probe, index);
 }
 
-/** The rollout's proof for one container: patched means no process maps an outdated file of `packages`. */
+/**
+ * The rollout's proof for one container, the same checks as `patchroll scan --packages`: patched means no
+ * process maps, holds open or loaded an outdated file of `packages`, and its delta shadows none of them.
+ */
 export async function verifyPatched(info: ContainerInfo, packages: readonly string[]): Promise<{ ok: boolean; scan: ContainerScan }> {
   const scan = await scanContainer(info, { packages });
   return { ok: scan.verdict === "patched", scan };
@@ -184,6 +147,7 @@ export async function verifyPatched(info: ContainerInfo, packages: readonly stri
 export interface HostScanOptions {
   packages?: readonly string[];
   pinnedPathsOf?: (name: string) => ReadonlySet<string>;
+  checks?: ScanChecks;
 }
 
 /**
@@ -199,8 +163,8 @@ export async function scanHost(where: DiscoverOptions, opts: HostScanOptions = {
   }
   const out: { info: ContainerInfo; scan: ContainerScan }[] = [];
   for (const info of infos) {
-    const scanOpts: ScanOptions = { ...(opts.packages !== undefined ? { packages: opts.packages } : {}), pinnedPaths: opts.pinnedPathsOf?.(info.name) ?? new Set() };
-    out.push({ info, scan: await scanWith(info, scanOpts, probe, index) });
+    const scanOpts: ScanOptions = { ...(opts.packages !== undefined ? { packages: opts.packages } : {}), pinnedPaths: opts.pinnedPathsOf?.(info.name) ?? new Set(), ...(opts.checks !== undefined ? { checks: opts.checks } : {}) };
+    out.push({ info, scan: await scanWith(info, scanOpts, probe, index, true) });
   }
   return out;
 }

@@ -49,7 +49,9 @@ function affectedVerdict(c: ContainerFacts, ended: boolean): Verdict {
     case "patched":
       return { status: "closed", why: "restarted, healthy, and verified to run only current files", runbook: null, until: c.verifiedAt };
     case "unverified":
-      return { status: "open", why: `restarted and healthy, but still maps outdated files: ${reason}`, runbook: RUNBOOK.stale };
+      // A shadowing delta survives any restart: its runbook says how to clear it.
+      if (/shadowed, which a restart cannot fix/.test(reason)) return { status: "open", why: `restarted and healthy, but its delta shadows patched files: ${reason}`, runbook: RUNBOOK.shadowed };
+      return { status: "open", why: `restarted and healthy, but still runs outdated files: ${reason}`, runbook: RUNBOOK.stale };
     case "rolled-back":
       return { status: "open", why: "rolled back after its restart failed: it runs the old package files, pinned (see Rollbacks)", runbook: RUNBOOK.pinned };
     case "rollback-failed":

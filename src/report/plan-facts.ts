@@ -9,7 +9,7 @@ import type { PlanFacts, TriggerFacts } from "./report-model.js";
 export interface ScanView {
   name: string;
   verdict: string;
-  /** Packages whose outdated files it mapped. */
+  /** Packages whose outdated files it mapped, held open or loaded as interpreted code. */
   stalePackages: string[];
   /** Packages whose patched files its delta shadows. */
   shadowedPackages: string[];
@@ -36,7 +36,7 @@ export function readPlanned(entries: readonly JournalEntry[]): PlannedView {
   const scans = arr(e.data, "scans").map((s) => ({
     name: str(s, "name") ?? "?",
     verdict: str(s, "verdict") ?? "?",
-    stalePackages: packagesOf(arr(s, "stale")),
+    stalePackages: [...new Set([...packagesOf(arr(s, "stale")), ...packagesOf(arr(s, "interpreted"))])].sort(),
     shadowedPackages: packagesOf(arr(s, "shadowed")),
   }));
   return { at: e.ts, event: event.success ? event.data : null, plan: planFacts(obj(e.data, "plan")), scans, recordedCves: cves.success ? cves.data : null };

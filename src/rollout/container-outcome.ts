@@ -2,7 +2,7 @@
 export type ContainerOutcomeKind =
   /** Restarted, healthy, and verified to run only current files. */
   | "patched"
-  /** Restarted and healthy, but still maps outdated files (e.g. shadowed after all). */
+  /** Restarted and healthy, but still runs outdated files, or its delta shadows a changed file (a restart cannot fix that). */
   | "unverified"
   /** Failed after restart; delta restored, old files pinned, healthy again on them. */
   | "rolled-back"

@@ -12,6 +12,8 @@ export interface Candidate {
   verdict: Verdict;
   /** Some process of it maps a file of the changed packages (it really uses them). */
   mapsPackages: boolean;
+  /** What its delta shadows of the changed packages and what would fix it, in words (a restart cannot). */
+  shadow?: string | undefined;
 }
 
 export interface PlannedContainer {
@@ -59,13 +61,14 @@ export function planRollout(candidates: readonly Candidate[], policy: Pick<Confi
 function exclusionReason(c: Candidate, select: Config["rollout"]["select"]): string | undefined {
   if (c.unmanagedReason !== undefined) return `unmanaged: ${c.unmanagedReason}`;
   const because = EXCLUDED_BECAUSE[c.verdict];
-  if (because !== undefined) return because;
+  if (because !== undefined) return c.verdict === "shadowed" && c.shadow !== undefined ? `${because}: ${c.shadow}` : because;
   if (select === "stale" && c.verdict === "patched") return "patched: it already runs only current files of these packages";
   return undefined;
 }
 
 function inclusionReason(c: Candidate): string {
-  if (c.verdict === "stale") return "stale: a process maps an outdated file of a changed package";
+  const shadow = c.shadow !== undefined ? `; its delta also shadows a changed file, which the restart cannot fix: ${c.shadow}` : "";
+  if (c.verdict === "stale") return `stale: a process maps, holds open or loaded an outdated file of a changed package${shadow}`;
   return "policy select=all: every running container on the host root is restarted";
 }
 

@@ -7,6 +7,7 @@ import type { AptEvent } from "../intake/apt-event.js";
 import type { RestartTarget } from "./container-restart.js";
 import { isIgnored } from "./ignore.js";
 import { type Candidate, type Plan, planRollout } from "./plan.js";
+import { shadowInWords } from "./verification.js";
 
 export interface Prepared {
   plan: Plan;
@@ -39,6 +40,7 @@ export async function prepareRollout(event: Pick<AptEvent, "packages">, config: 
     unmanagedReason: info.managed ? undefined : (info.unmanagedReason ?? "not an overlay container on the host root"),
     verdict: scan.verdict,
     mapsPackages: scan.mapsPackages,
+    shadow: shadowInWords(scan),
   }));
   const plan = planRollout(candidates, config.rollout);
   const infos = found.map((f) => f.info);

@@ -16,7 +16,7 @@ export interface ContainerPatchState {
   canary: boolean;
   /** Absent for unmanaged containers (patchroll does not judge them). */
   verdict?: Verdict;
-  /** Outdated mappings (processes x files). */
+  /** Outdated mappings, open files and interpreted code (processes x files). */
   stale: number;
   shadowed: number;
   pin?: Pin;
@@ -44,7 +44,7 @@ export async function containerStates(config: Pick<Config, "lxc" | "stateDir">, 
       group: info.meta.group,
       canary: info.meta.canary,
       ...(info.managed ? { verdict: scan.verdict } : {}),
-      stale: scan.stale.length,
+      stale: scan.stale.length + scan.interpreted.length,
       shadowed: scan.shadowed.length,
       ...(pin !== undefined ? { pin } : {}),
       ...(exposure !== undefined ? { exposure } : {}),

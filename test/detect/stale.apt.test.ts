@@ -65,10 +65,10 @@ describe("stale detection after a real host package upgrade", () => {
     const scan = await scanContainer(info, { packages: [pkg] });
     expect(scan.verdict).toBe("stale");
     expect(scan.mapsPackages).toBe(true);
-    expect(scan.stale).toEqual([{ pid: service, comm: "busybox", path: binary, mappedInode: oldInode, hostInode: newInode, package: pkg }]);
+    expect(scan.stale).toEqual([{ pid: service, comm: "busybox", path: binary, mappedInode: oldInode, hostInode: newInode, package: pkg, via: "map" }]);
     expect(await verifyPatched(info, [pkg])).toMatchObject({ ok: false, scan: { verdict: "stale" } });
     // Without a package filter the same mapping is found, just not attributed.
-    expect((await scanContainer(info)).stale).toEqual([{ pid: service, comm: "busybox", path: binary, mappedInode: oldInode, hostInode: newInode }]);
+    expect((await scanContainer(info)).stale).toEqual([{ pid: service, comm: "busybox", path: binary, mappedInode: oldInode, hostInode: newInode, via: "map" }]);
     // A container that does not run the package is not stale for it.
     const other = await bed.create();
     const host = await scanHost({ lxcPath: bed.lxcPath, hostRoot: bed.hostRoot }, { packages: [pkg] });

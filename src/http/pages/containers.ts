@@ -17,7 +17,7 @@ export function renderContainers(list: readonly ContainerPatchState[], packages:
 ${list.map((c) => {
     const rb = c.verdict !== undefined ? VERDICT_RUNBOOK[c.verdict] : undefined;
     return html`<tr><td>${c.name}</td><td>${c.state}</td><td>${c.group}${c.canary ? " (canary)" : ""}</td>
-<td>${c.verdict !== undefined ? badge(c.verdict) : html`<span class="muted">unmanaged: ${c.unmanagedReason ?? ""}</span>`}${c.stale > 0 ? ` ${c.stale} outdated mapping(s)` : ""}${c.shadowed > 0 ? ` ${c.shadowed} shadowed file(s)` : ""}${rb !== undefined ? runbookLink(rb) : ""}</td>
+<td>${c.verdict !== undefined ? badge(c.verdict) : html`<span class="muted">unmanaged: ${c.unmanagedReason ?? ""}</span>`}${c.stale > 0 ? ` ${c.stale} outdated file(s) in use` : ""}${c.shadowed > 0 ? ` ${c.shadowed} shadowed file(s)` : ""}${rb !== undefined ? runbookLink(rb) : ""}</td>
 <td>${c.exposure !== undefined ? html`${formatDuration(c.exposure.ageSec)} <span class="muted">(${c.exposure.path})</span>` : "-"}</td>
 <td>${c.pin !== undefined ? `pinned to ${c.pin.packages.map((p) => `${p.name} ${p.version}`).join(", ")}; ` : ""}${c.notes.join(" ")}</td></tr>`;
   })}</table>`;
