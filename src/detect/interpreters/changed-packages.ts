@@ -25,15 +25,26 @@ function changedLists(infoDir: string): { package: string; changedMs: number }[]
 
 /**
  * Packages changed after `sinceMs` that ship a file under one of `roots` (a search path), with the first
- * such file: code a process that started before may have loaded in its old version.
+ * such file in search order (the first root that has one, then by name; a package's own file order follows
+ * how it was built): code a process that started before may have loaded in its old version.
  */
 export function changedPackagesSince(sinceMs: number, roots: readonly string[], infoDir = DPKG_INFO_DIR): { package: string; file: string; changedMs: number }[] {
   const out: { package: string; file: string; changedMs: number }[] = [];
   const dirs = roots.map((r) => `${r.replace(/\/+$/, "")}/`);
   for (const l of changedLists(infoDir)) {
     if (l.changedMs <= sinceMs) break;
-    const file = packageFiles(l.package, infoDir).map(canonicalPath).find((f) => dirs.some((d) => f.startsWith(d)) && lstatSync(f, { throwIfNoEntry: false })?.isFile() === true);
+    const file = firstInSearchOrder(packageFiles(l.package, infoDir).map(canonicalPath), dirs);
     if (file !== undefined) out.push({ ...l, file });
   }
   return out;
+}
+
+/** The first regular file under the earliest of `dirs` (each ending in "/") that has one, by name within it. */
+function firstInSearchOrder(files: readonly string[], dirs: readonly string[]): string | undefined {
+  for (const d of dirs) {
+    const under = files.filter((f) => f.startsWith(d)).sort();
+    const file = under.find((f) => lstatSync(f, { throwIfNoEntry: false })?.isFile() === true);
+    if (file !== undefined) return file;
+  }
+  return undefined;
 }
