@@ -1,4 +1,4 @@
-import { appendFile, chmod, chown, lchown, mkdir, mkdtemp, readdir, rename, rm, symlink, unlink, writeFile, open } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -12,37 +12,7 @@ import {
   snapshotTree,
 } from "../../src/containers/snapshot.js";
 import { isPatchrollError } from "../../src/errors/patchroll-error.js";
-import { buildOverlayDelta, compareTrees, setXattr } from "../helpers/tree-compare.js";
-
-/** Everything a container (or a bad patch) could do to its delta. */
-async function modifyHeavily(d: string): Promise<void> {
-  await unlink(join(d, "etc/shadow"));
-  await writeFile(join(d, "etc/shadow"), "root:$6$copied-up:19000::::::\n");
-  await setXattr(join(d, "etc/opaque.d"), "trusted.overlay.opaque", "n");
-  await setXattr(join(d, "usr/lib/renamed"), "trusted.overlay.redirect", "/usr/lib/elsewhere");
-  await setXattr(d, "user.root", "changed");
-  await setXattr(join(d, "var/empty"), "trusted.overlay.opaque", "y");
-  await unlink(join(d, "bin/tool-link"));
-  await appendFile(join(d, "bin/tool"), "patched");
-  await chmod(join(d, "bin/tool"), 0o755);
-  await chown(join(d, "bin/sgid"), 1000, 1000);
-  await chmod(join(d, "tmp"), 0o755);
-  const fh = await open(join(d, "var/sparse.img"), "r+");
-  await fh.write(Buffer.alloc(4 << 20, 7), 0, 4 << 20, 10 << 20);
-  await fh.close();
-  await unlink(join(d, "lib/libfoo.so"));
-  await symlink("libfoo.so.2", join(d, "lib/libfoo.so"));
-  await unlink(join(d, "lib/dangling"));
-  await lchown(join(d, "lib/absolute"), 0, 0);
-  await unlink(join(d, "run/initctl"));
-  await mkdir(join(d, "run/initctl"));
-  await rename(join(d, "odd"), join(d, "odd2"));
-  await rm(join(d, "home/alice"), { recursive: true });
-  await rm(join(d, "var/empty-opaque"), { recursive: true });
-  await mkdir(join(d, "var/lib/dpkg"), { recursive: true });
-  await writeFile(join(d, "var/lib/dpkg/status"), "Package: shadowing\n");
-  await execa("mknod", [join(d, "usr/lib/renamed/libx.so.old"), "c", "0", "0"]);
-}
+import { buildOverlayDelta, compareTrees, modifyHeavily } from "../helpers/tree-compare.js";
 
 describe("snapshotDelta / restoreDelta (real filesystem, root)", () => {
   let root: string;
