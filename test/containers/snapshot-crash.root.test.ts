@@ -7,6 +7,7 @@ import { treeUsage } from "../../src/containers/disk-space.js";
 import { copyTree } from "../../src/containers/snapshot-copy.js";
 import { listSnapshots, latestSnapshot, precopyDelta, recoverInterruptedRestore, restoreDelta, snapshotDelta, snapshotTree, type SnapshotInfo } from "../../src/containers/snapshot.js";
 import { restorePaths } from "../../src/containers/snapshot-restore-plan.js";
+import { waitUntilStopped } from "../helpers/process-state.js";
 import { buildOverlayDelta, compareTrees, patternBytes, setXattr } from "../helpers/tree-compare.js";
 
 // A real crash is a kill -9 of the process doing the work, at a point the test chooses through the
@@ -71,14 +72,16 @@ const STOP_AFTER = 100;
  * {@link STOP_AFTER} files; cp is stopped once it has put an entry into `partialRoot`.
  */
 async function freezeCopyMidway(pid: number, partialRoot: string): Promise<number> {
-  const deadline = Date.now() + 60_000;
-  const isPrcopy = (await readFile(`/proc/${pid}/comm`, "utf8")).trim() === "prcopy";
-  for (;;) {
-    if (isPrcopy ? (await readFile(`/proc/${pid}/stat`, "utf8")).split(") ")[1]?.startsWith("T") : (await readdir(partialRoot).catch(() => [])).length > 0) break;
-    if (Date.now() > deadline) throw new Error(`the copy never got into ${partialRoot}`);
-    await new Promise((r) => setTimeout(r, 1));
+  if ((await readFile(`/proc/${pid}/comm`, "utf8")).trim() === "prcopy") {
+    await waitUntilStopped(pid);
+  } else {
+    const deadline = Date.now() + 60_000;
+    while ((await readdir(partialRoot).catch(() => [])).length === 0) {
+      if (Date.now() > deadline) throw new Error(`cp never wrote into ${partialRoot}`);
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    process.kill(pid, "SIGSTOP");
   }
-  process.kill(pid, "SIGSTOP");
   return (await treeUsage(partialRoot)).files;
 }
 
