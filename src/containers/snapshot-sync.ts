@@ -14,7 +14,10 @@ export interface SyncPass {
   manifest: string;
   /** A complete earlier copy (a snapshot, never written again) to hard-link unchanged files from. */
   linkDest?: { tree: string; manifest: string } | undefined;
-  /** fs: one syncfs at the end; auto: an fsync per entry written when there are few (a catch-up). */
+  /**
+   * Either way everything written is durable before the manifest says so. fs: one syncfs at the end; auto:
+   * an fsync per entry written when there are few (up to 256: a catch-up, a small delta), else syncfs.
+   */
   sync: "auto" | "fs";
   /** `src` may change under the copy (the container runs): what changes is copied again next pass. */
   tolerant: boolean;

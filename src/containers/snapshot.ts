@@ -103,7 +103,7 @@ export async function precopyDelta(opts: SnapshotOptions): Promise<SyncResult | 
     if ((await completeSnapshot(final, deltaDir)) !== undefined) return undefined;
     const tmp = await startCopy(snapshotsDir, opts.id, log);
     try {
-      const pass = await syncTree({ ...(await passPaths(snapshotsDir, deltaDir, tmp)), sync: "fs", tolerant: true, margin: opts.margin ?? DEFAULT_MARGIN, timeoutMs, onCopyStart: opts.onCopyStart, stopAfter: opts.stopCopyAfter });
+      const pass = await syncTree({ ...(await passPaths(snapshotsDir, deltaDir, tmp)), sync: "auto", tolerant: true, margin: opts.margin ?? DEFAULT_MARGIN, timeoutMs, onCopyStart: opts.onCopyStart, stopAfter: opts.stopCopyAfter });
       log.info({ snapshot: opts.id, deltaDir, copied: pass.copied + pass.cloned, linked: pass.linked, kept: pass.kept }, "delta pre-copied");
       return pass;
     } catch (err) {
