@@ -11,7 +11,6 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { loadConfig } from "../src/config/load.js";
 import { deltaDirOf } from "../src/containers/provision.js";
 import { Daemon } from "../src/daemon/daemon.js";
 import { readJournal } from "../src/journal/journal.js";
@@ -23,7 +22,7 @@ import { closeQueues, openQueues } from "../src/queue/queues.js";
 import { startManualRollout } from "../src/rollout/manual-rollout.js";
 import { RolloutStore } from "../src/rollout/rollout-store.js";
 import { buildDelta, MiB, shapeOf } from "./delta-shape.js";
-import { startFleet, untilHealthy } from "./lxc-fleet.js";
+import { benchConfig, startFleet, untilHealthy } from "./lxc-fleet.js";
 import { spawnBenchRedis } from "./redis.js";
 import { benchRow, percentile } from "./report.js";
 
@@ -45,18 +44,7 @@ try {
   console.log(`${SIZES.map(([l]) => l).join(", ")} deltas built (8 KiB files and a few big ones); ${RUNS} runs`);
 
   let run = 0;
-  const { config } = loadConfig({
-    env: {},
-    flags: {
-      hostId: "bench",
-      stateDir: join(root, "state"),
-      spoolDir: join(root, "spool"),
-      journalDir: join(root, "journal"),
-      redis: { url: redis.url },
-      lxc: { path: fleet.lxcPath, hostRoot: fleet.hostRoot, stopTimeoutSec: 10 },
-      rollout: { select: "all", batches: [1], maxParallel: 1, bakeMs: 0, healthyAfter: 1, healthIntervalMs: 10 },
-    },
-  });
+  const config = benchConfig(root, redis.url, fleet, { batches: [1], maxParallel: 1 });
   // The container writes 1 MiB between its pre-copy and its stop (through its own root, so into its delta).
   const checkpoint = async (container: string, step: string): Promise<void> => {
     if (step !== "stop") return;

@@ -12,7 +12,6 @@
  */
 import { parseArgs } from "node:util";
 import { execa } from "execa";
-import { loadConfig } from "../src/config/load.js";
 import { runTool } from "../src/proc/run-tool.js";
 import { Daemon } from "../src/daemon/daemon.js";
 import { readJournal } from "../src/journal/journal.js";
@@ -22,7 +21,7 @@ import { connectRedis } from "../src/queue/connection.js";
 import { closeQueues, openQueues } from "../src/queue/queues.js";
 import { startManualRollout } from "../src/rollout/manual-rollout.js";
 import { RolloutStore } from "../src/rollout/rollout-store.js";
-import { type Fleet, startFleet, untilHealthy } from "./lxc-fleet.js";
+import { benchConfig, type Fleet, startFleet, untilHealthy } from "./lxc-fleet.js";
 import { spawnBenchRedis } from "./redis.js";
 import { benchRow, percentile } from "./report.js";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -80,18 +79,7 @@ try {
   const loop = await shellLoop(fleet);
   console.log(`${N} containers: restart all at once (the seed's "service lxc restart") ${seed.toFixed(0)} ms; sequential shell loop with health checks ${loop.toFixed(0)} ms`);
 
-  const { config } = loadConfig({
-    env: {},
-    flags: {
-      hostId: "bench",
-      stateDir: join(root, "state"),
-      spoolDir: join(root, "spool"),
-      journalDir: join(root, "journal"),
-      redis: { url: redis.url },
-      lxc: { path: fleet.lxcPath, hostRoot: fleet.hostRoot, stopTimeoutSec: 10 },
-      rollout: { select: "all", batches: [1, "100%"], maxParallel: N, bakeMs: 0, healthyAfter: 1, healthIntervalMs: 10 },
-    },
-  });
+  const config = benchConfig(root, redis.url, fleet, { batches: [1, "100%"], maxParallel: N });
   const daemon = new Daemon(config, silentLogger(), { driver: fleet.driver });
   await daemon.start();
   const client = await connectRedis(config, "worker");

@@ -1,9 +1,9 @@
-import { appendFile, chmod, chown, link, lstat, mkdir, mkdtemp, open, readFile, rename, rm, unlink, writeFile } from "node:fs/promises";
+import { appendFile, chmod, chown, link, lstat, open, readFile, rename, rm, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { execa } from "execa";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { listSnapshots, precopyDelta, pruneSnapshots, restoreDelta, snapshotDelta, snapshotTree } from "../../src/containers/snapshot.js";
-import { buildOverlayDelta, compareTrees, modifyHeavily, patternBytes, setXattr } from "../helpers/tree-compare.js";
+import { buildOverlayDelta, compareTrees, fixtureContainers, modifyHeavily, patternBytes, setXattr } from "../helpers/tree-compare.js";
 
 /** Sets the mtime of `path` itself back to `ns` (to the nanosecond), as a tool that preserves times would. */
 async function setMtimeNs(path: string, ns: bigint): Promise<void> {
@@ -13,23 +13,13 @@ async function setMtimeNs(path: string, ns: bigint): Promise<void> {
 // The pre-copy runs while the container writes; the snapshot taken after the stop copies only what
 // changed since. Whatever the container did in between, the snapshot must be its stopped delta exactly.
 describe("pre-copy, then catch-up (real filesystem, root)", () => {
-  let root: string;
-  beforeAll(async () => {
-    root = await mkdtemp("/var/tmp/patchroll-test-precopy-");
-  });
-  afterAll(async () => {
-    await rm(root, { recursive: true, force: true });
-  });
-
+  const fixture = fixtureContainers("patchroll-test-precopy-");
   async function container(name: string): Promise<{ dir: string; delta: string; snaps: string }> {
-    const dir = join(root, name);
-    await mkdir(dir);
-    const delta = join(dir, "delta0");
-    await buildOverlayDelta(delta);
+    const made = await fixture.container(name);
     // Entries changed within prcopy's racy window (100 ms) of a copy are copied again next time whatever
     // they look like: a delta older than that is what the cheap comparisons are for.
     await new Promise((r) => setTimeout(r, 200));
-    return { dir, delta, snaps: join(dir, "snapshots") };
+    return made;
   }
 
   it("catches up on every kind of change an overlay delta can see, and lists nothing before it", async () => {

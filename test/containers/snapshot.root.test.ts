@@ -1,7 +1,7 @@
-import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { execa } from "execa";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   latestSnapshot,
   listSnapshots,
@@ -12,24 +12,11 @@ import {
   snapshotTree,
 } from "../../src/containers/snapshot.js";
 import { isPatchrollError } from "../../src/errors/patchroll-error.js";
-import { buildOverlayDelta, compareTrees, modifyHeavily } from "../helpers/tree-compare.js";
+import { buildOverlayDelta, compareTrees, fixtureContainers, modifyHeavily } from "../helpers/tree-compare.js";
 
 describe("snapshotDelta / restoreDelta (real filesystem, root)", () => {
-  let root: string;
-  beforeAll(async () => {
-    root = await mkdtemp("/var/tmp/patchroll-test-snap-");
-  });
-  afterAll(async () => {
-    await rm(root, { recursive: true, force: true });
-  });
-
-  async function container(name: string): Promise<{ dir: string; delta: string; snaps: string }> {
-    const dir = join(root, name);
-    await mkdir(dir);
-    const delta = join(dir, "delta0");
-    await buildOverlayDelta(delta);
-    return { dir, delta, snaps: join(dir, "snapshots") };
-  }
+  const fixture = fixtureContainers("patchroll-test-snap-");
+  const container = fixture.container;
 
   it("restores a heavily changed delta exactly, and the overlay sees the whiteouts, opaque and redirect dirs again", async () => {
     const c = await container("roundtrip");
@@ -92,7 +79,7 @@ describe("snapshotDelta / restoreDelta (real filesystem, root)", () => {
   it("refuses an id taken by another delta, a half-made dir in its place, bad ids and nested dirs", async () => {
     const a = await container("clash-a");
     const b = await container("clash-b");
-    const snaps = join(root, "shared-snaps");
+    const snaps = join(fixture.root(), "shared-snaps");
     await snapshotDelta({ deltaDir: a.delta, snapshotsDir: snaps, id: "same" });
     const codeOf = async (p: Promise<unknown>): Promise<string | undefined> => p.then(() => undefined, (e: unknown) => (isPatchrollError(e) ? e.code : String(e)));
     expect(await codeOf(snapshotDelta({ deltaDir: b.delta, snapshotsDir: snaps, id: "same" }))).toBe("SNAPSHOT_FAILED");
@@ -100,7 +87,7 @@ describe("snapshotDelta / restoreDelta (real filesystem, root)", () => {
     expect(await codeOf(snapshotDelta({ deltaDir: a.delta, snapshotsDir: snaps, id: "half" }))).toBe("SNAPSHOT_FAILED");
     expect(await codeOf(snapshotDelta({ deltaDir: a.delta, snapshotsDir: snaps, id: "../escape" }))).toBe("USAGE");
     expect(await codeOf(snapshotDelta({ deltaDir: a.delta, snapshotsDir: join(a.delta, "snaps"), id: "in" }))).toBe("USAGE");
-    expect(await codeOf(snapshotDelta({ deltaDir: join(root, "missing"), snapshotsDir: snaps, id: "m" }))).toBe("SNAPSHOT_FAILED");
+    expect(await codeOf(snapshotDelta({ deltaDir: join(fixture.root(), "missing"), snapshotsDir: snaps, id: "m" }))).toBe("SNAPSHOT_FAILED");
     expect(await codeOf(restoreDelta({ snapshot: join(snaps, "half"), deltaDir: a.delta }))).toBe("SNAPSHOT_FAILED");
     expect((await listSnapshots(snaps)).map((s) => s.id)).toEqual(["same"]);
   });
@@ -114,7 +101,7 @@ describe("snapshotDelta / restoreDelta (real filesystem, root)", () => {
     expect(await latestSnapshot(c.snaps)).toBeUndefined();
     await snapshotDelta({ deltaDir: c.delta, snapshotsDir: c.snaps, id: "good" });
     expect((await readdir(c.snaps)).sort()).toEqual(["good", "no-meta"]);
-    expect(await listSnapshots(join(root, "no-such-dir"))).toEqual([]);
+    expect(await listSnapshots(join(fixture.root(), "no-such-dir"))).toEqual([]);
   });
 
   it("keeps the newest snapshots when pruning, and never all of them", async () => {

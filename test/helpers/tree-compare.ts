@@ -1,8 +1,9 @@
 import { createHash } from "node:crypto";
-import { appendFile, chmod, chown, lchown, link, lstat, lutimes, mkdir, open, readdir, readlink, rename, rm, symlink, truncate, unlink, writeFile } from "node:fs/promises";
+import { appendFile, chmod, chown, lchown, link, lstat, lutimes, mkdir, mkdtemp, open, readdir, readlink, rename, rm, symlink, truncate, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { BigIntStats } from "node:fs";
 import { execa } from "execa";
+import { afterAll, beforeAll } from "vitest";
 
 /**
  * Compares two directory trees byte for byte and attribute for attribute, the way an overlay would see
@@ -308,4 +309,27 @@ export async function modifyHeavily(d: string): Promise<void> {
   await mkdir(join(d, "var/lib/dpkg"), { recursive: true });
   await writeFile(join(d, "var/lib/dpkg/status"), "Package: shadowing\n");
   await execa("mknod", [join(d, "usr/lib/renamed/libx.so.old"), "c", "0", "0"]);
+}
+
+/**
+ * A scratch dir under /var/tmp for the tests of one `describe` (made before them, removed after them) and a
+ * way to make containers in it: `<root>/<name>/delta0` holds the overlay fixture ({@link buildOverlayDelta}),
+ * `<root>/<name>/snapshots` is where its snapshots go.
+ */
+export function fixtureContainers(prefix: string): { root: () => string; container: (name: string) => Promise<{ dir: string; delta: string; snaps: string }> } {
+  let root = "";
+  beforeAll(async () => {
+    root = await mkdtemp(`/var/tmp/${prefix}`);
+  });
+  afterAll(async () => {
+    if (root !== "") await rm(root, { recursive: true, force: true });
+  });
+  const container = async (name: string): Promise<{ dir: string; delta: string; snaps: string }> => {
+    const dir = join(root, name);
+    await mkdir(dir);
+    const delta = join(dir, "delta0");
+    await buildOverlayDelta(delta);
+    return { dir, delta, snaps: join(dir, "snapshots") };
+  };
+  return { root: () => root, container };
 }
