@@ -13,7 +13,9 @@
 #    (pre + post - empty) per round. If needrestart is installed (Debian's apt hook,
 #    DPkg::Post-Invoke apt-pinvoke), its hook is timed the same way, for comparison (with the flag dpkg's
 #    status-logger leaves after an unpack, in list-only mode: NEEDRESTART_MODE=l, it restarts nothing).
-#    With perf(1), also the hooks' CPU time.
+#    With perf(1), also the hooks' CPU time. Then the pre-install hook AS SHIPPED (the arguments of
+#    deploy/apt/50patchroll, --capture included) on the payload of an upgrade of a one-file and of a
+#    320-file package: the capture hard-links every file the upgrade replaces.
 # 2. Real upgrades through apt-get, with the hooks AS SHIPPED (deploy/apt/50patchroll, --capture of the old
 #    package files included), without hooks, and (if installed) with needrestart's hook, interleaved, M runs
 #    each (M = N/2, at least 25): a package of 320 files and one of a single file, each upgraded between
@@ -85,6 +87,14 @@ for v in $variants; do APT_CONFIG=$work/$v/apt.conf apt-get update -qq; done
 APT_CONFIG=$work/plain/apt.conf apt-get install -y -qq "$pkg=1.0" > /dev/null
 printf 'VERSION 3\nAPT::Architecture=amd64\nCommandLine::AsString=apt-get%%20install%%20%s\n\n%s 1.0 all none = 1.0 all none %s\n%s 1.0 all none = 1.0 all none **CONFIGURE**\n' \
   "$pkg" "$pkg" "$work/repo/${pkg}_1.0_all.deb" "$pkg" > "$work/payload"
+# The payloads of an upgrade 1.0 -> 1.1 of the one-file and the 320-file package (installed at 1.0), for
+# the pre-install hook as shipped, with --capture.
+for p in one big; do
+  APT_CONFIG=$work/plain/apt.conf apt-get install -y -qq "$pkg-$p=1.0" > /dev/null
+  printf 'VERSION 3\nAPT::Architecture=amd64\nCommandLine::AsString=apt-get%%20install%%20%s\n\n%s 1.0 all none < 1.1 all none %s\n%s 1.0 all none < 1.1 all none **CONFIGURE**\n' \
+    "$pkg-$p" "$pkg-$p" "$work/repo/${pkg}-${p}_1.1_all.deb" "$pkg-$p" > "$work/payload.$p"
+done
+capture_args=$(sed -n 's|^ *"/usr/lib/patchroll/hooks/apt-pre-install-pkgs \(.*\)";$|\1|p' "$src_hooks/../deploy/apt/50patchroll" | sed -e "s|/var/spool/patchroll|$work/bspool|" -e "s|/var/lib/patchroll/capture|$work/capture|")
 
 # Times are ${EPOCHREALTIME/./}: microseconds, read without starting a process.
 stats() { sort -n | awk -v what="$1" '{ v[NR] = $1 } END { i = int(NR * 0.99 + 0.999); if (i > NR) i = NR; printf "%s %.2f %.2f %d\n", what, v[int((NR + 1) / 2)] / 1000, v[i] / 1000, NR }'; }
@@ -122,6 +132,22 @@ bench "apt-pre-install-pkgs (median)" "$pre_med" ms "-"
 bench "apt-post-invoke (median)" "$post_med" ms "-"
 bench "sh fallback: added per dpkg run (median)" "$sh_med" ms "-"
 bench "floor, two sh -c /bin/true (median)" "$floor_med" ms "-"
+# The pre-install hook as shipped (--capture ...): on the upgrade of one file and of 320 files.
+for p in one big; do
+  : > "$work/t.cap.$p"
+  for ((i = 0; i < n; i++)); do
+    a=${EPOCHREALTIME/./}; b=${EPOCHREALTIME/./}; empty=$((b - a))
+    a=${EPOCHREALTIME/./}; /bin/sh -c "$hooks/apt-pre-install-pkgs $capture_args" < "$work/payload.$p"; b=${EPOCHREALTIME/./}
+    echo $((b - a - empty)) >> "$work/t.cap.$p"
+    [ "$i" = 0 ] && [ "$p" = big ] && echo "  files captured by one run on the 320-file upgrade: $(find "$work/capture" -type f | wc -l)"
+    rm -rf "${work:?}/capture"/* "$work/bspool"/*.rec
+  done
+  read -r _ cap_med cap_p99 _ < <(stats cap < "$work/t.cap.$p")
+  files=$(dpkg -L "$pkg-$p" | grep -c "/f[0-9]*$")
+  printf 'apt-pre-install-pkgs as shipped (%s) on the upgrade of a %d-file package: median %.2f ms, p99 %.2f ms (n=%d)\n' "$capture_args" "$files" "$cap_med" "$cap_p99" "$n"
+  bench "pre-install hook as shipped (--capture), upgrade of a $files-file package (median)" "$cap_med" ms "-"
+  bench "pre-install hook as shipped (--capture), upgrade of a $files-file package (p99)" "$cap_p99" ms "-"
+done
 if [ -n "$nr_hook" ]; then
   for ((i = 0; i < n; i++)); do
     mkdir -p "${nr_flag%/*}"; touch "$nr_flag" # what dpkg's status-logger leaves after an unpack
@@ -151,7 +177,6 @@ fi
 # every file and the shipped hook captures the old ones.
 m=$((n / 2)); [ "$m" -ge 25 ] || m=25
 for p in one big; do
-  APT_CONFIG=$work/plain/apt.conf apt-get install -y -qq "$pkg-$p=1.0" > /dev/null
   for v in $variants; do : > "$work/t.apt.$p.$v"; done
 done
 for ((i = 0; i < m; i++)); do
