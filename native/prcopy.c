@@ -81,6 +81,7 @@ struct ent {
 	int touched;        /* a dir whose entries were added or removed in DST */
 	int parent;
 	int unclean;
+	int needs_sync;     /* written by this pass: fsync'd at the end (--sync files) */
 };
 
 struct table { /* open addressing: path -> index */
@@ -457,6 +458,20 @@ static int copy_xattrs(const char *src, const char *dst, int remove_extra)
 	return 0;
 }
 
+/* The same for a regular file just created, through its descriptors (no path lookups). */
+static int copy_xattrs_fd(int sfd, int dfd)
+{
+	static __thread char names[XATTR_LIST_MAX_], value[XATTR_VALUE_MAX];
+	ssize_t n = flistxattr(sfd, names, sizeof names);
+	if (n < 0) return errno == ENOTSUP ? 0 : -1;
+	for (ssize_t off = 0; off < n; off += (ssize_t)strlen(names + off) + 1) {
+		ssize_t v = fgetxattr(sfd, names + off, value, sizeof value);
+		if (v < 0) return -1;
+		if (fsetxattr(dfd, names + off, value, (size_t)v, 0) != 0) return -1;
+	}
+	return 0;
+}
+
 static int set_times(const char *dst, const struct stat *st)
 {
 	struct timespec ts[2] = {st->st_atim, st->st_mtim};
@@ -549,13 +564,13 @@ static void copy_file(struct ent *e)
 	dfd = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (dfd < 0) { fail("cannot create %s: %s", dst, strerror(errno)); goto out; }
 	if (copy_data(sfd, dfd, now.st_size, &cloned) != 0) { fail("cannot copy %s to %s: %s", src, dst, strerror(errno)); goto out; }
-	if (fchown(dfd, now.st_uid, now.st_gid) != 0 || fchmod(dfd, now.st_mode & 07777) != 0 || copy_xattrs(src, dst, 0) != 0) {
+	if (fchown(dfd, now.st_uid, now.st_gid) != 0 || fchmod(dfd, now.st_mode & 07777) != 0 || copy_xattrs_fd(sfd, dfd) != 0) {
 		fail("cannot set the attributes of %s: %s", dst, strerror(errno));
 		goto out;
 	}
 	struct timespec ts[2] = {now.st_atim, now.st_mtim};
 	if (futimens(dfd, ts) != 0) { fail("cannot set the times of %s: %s", dst, strerror(errno)); goto out; }
-	if (sync_files && fsync(dfd) != 0) { fail("cannot fsync %s: %s", dst, strerror(errno)); goto out; }
+	e->needs_sync = 1;
 	struct stat after;
 	/* Changed since the walk, or while copied: the copy is of some moment, and is done again next pass. */
 	if (fstat(sfd, &after) != 0 || after.st_ctim.tv_sec != e->st.st_ctim.tv_sec || after.st_ctim.tv_nsec != e->st.st_ctim.tv_nsec) {
@@ -586,12 +601,36 @@ static void *file_worker(void *arg)
 	}
 }
 
-static void sync_dir(const char *path)
+/* --sync files: every file written and every dir that got or lost a name, fsync'd by many threads at
+ * once, so the filesystem commits them together (ext4's journal, XFS's log) instead of one by one. */
+static int *sync_jobs;
+static size_t nsync_jobs, next_sync;
+
+static void *sync_worker(void *arg)
 {
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0) return;
-	if (fsync(fd) != 0) fail("cannot fsync %s: %s", path, strerror(errno));
-	close(fd);
+	(void)arg;
+	char path[PATH_MAX];
+	for (;;) {
+		pthread_mutex_lock(&err_lock);
+		size_t j = next_sync++;
+		pthread_mutex_unlock(&err_lock);
+		if (j >= nsync_jobs) return NULL;
+		path_of(path, dst_root, ents[sync_jobs[j]].rel);
+		int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd < 0 || fsync(fd) != 0) fail("cannot fsync %s: %s", path, strerror(errno));
+		if (fd >= 0) close(fd);
+	}
+}
+
+static void sync_written(void)
+{
+	sync_jobs = xmalloc(nents * sizeof *sync_jobs);
+	for (size_t i = 0; i < nents; i++)
+		if (ents[i].needs_sync && ents[i].action != SKIP) sync_jobs[nsync_jobs++] = (int)i;
+	size_t n = nsync_jobs < 16 ? nsync_jobs : 16;
+	pthread_t t[16];
+	for (size_t i = 0; i < n; i++) pthread_create(&t[i], NULL, sync_worker, NULL);
+	for (size_t i = 0; i < n; i++) pthread_join(t[i], NULL);
 }
 
 /* Removes the names of DST dir `e` that SRC no longer has. */
@@ -726,7 +765,7 @@ static void act(void)
 			if (tolerant && errno == ENOENT) continue;
 			fail("cannot set the times of %s: %s", dst, strerror(errno));
 		}
-		if (sync_files) sync_dir(dst);
+		e->needs_sync = 1;
 	}
 	for (size_t i = 0; i < nents; i++) {
 		struct ent *e = &ents[i];
@@ -879,9 +918,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "prcopy: cannot write %s.new: %s\n", manifest_path, strerror(errno));
 		return 1;
 	}
-	/* With sync_files, every entry written and every dir that got or lost a name was synced above; the
-	 * parent of DST is the caller's. */
-	if (!sync_files && sync_mode != SYNC_NONE) {
+	/* The parent of DST is the caller's. */
+	if (sync_files) {
+		sync_written();
+		if (failed) return 1;
+	} else if (sync_mode != SYNC_NONE) {
 		int fd = open(dst_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (fd < 0 || syncfs(fd) != 0) { fprintf(stderr, "prcopy: syncfs %s: %s\n", dst_root, strerror(errno)); return 1; }
 		close(fd);
