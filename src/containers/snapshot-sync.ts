@@ -10,8 +10,11 @@ export const PRCOPY = nativeHelper("prcopy");
 export interface SyncPass {
   src: string;
   dst: string;
-  /** What `dst` holds, as the last pass left it; removed while the pass runs, written again at its end. */
-  manifest: string;
+  /**
+   * What `dst` holds, as the last pass left it; removed while the pass runs, written again at its end.
+   * Without one, everything is copied.
+   */
+  manifest?: string | undefined;
   /** A complete earlier copy (a snapshot, never written again) to hard-link unchanged files from. */
   linkDest?: { tree: string; manifest: string } | undefined;
   /**
@@ -51,7 +54,7 @@ const EXIT_NO_SPACE = 75;
 
 /** Runs one pass; rejects with prcopy's own complaint, or a {@link NoSpaceError} saying what was short. */
 export async function syncTree(pass: SyncPass): Promise<SyncResult> {
-  const args = ["--manifest", pass.manifest, "--sync", pass.sync, "--reserve-bytes", String(pass.margin.bytes), "--reserve-inodes", String(pass.margin.inodes)];
+  const args = [...(pass.manifest !== undefined ? ["--manifest", pass.manifest] : []), "--sync", pass.sync, "--reserve-bytes", String(pass.margin.bytes), "--reserve-inodes", String(pass.margin.inodes)];
   if (pass.tolerant) args.push("--tolerant");
   if (pass.stopAfter !== undefined) args.push("--stop-after", String(pass.stopAfter));
   if (pass.linkDest !== undefined) args.push("--link-dest", pass.linkDest.tree, "--link-manifest", pass.linkDest.manifest);

@@ -220,7 +220,7 @@ describe("crash safety (real filesystem, root, kill -9)", () => {
       await breakDelta("cp-killed");
       const paths = restorePaths(delta, snap.id);
       const attempt = restoreDelta({
-        snapshot: snap, deltaDir: delta,
+        snapshot: snap, deltaDir: delta, stopCopyAfter: STOP_AFTER,
         onCopyStart: async (pid) => {
           await freezeCopyMidway(pid, paths.partial);
           process.kill(pid, "SIGKILL");
@@ -236,7 +236,7 @@ describe("crash safety (real filesystem, root, kill -9)", () => {
     it.each(["copying", "copied", "moved-aside", "moved-in"] as const)("a process killed at %s never loses the old delta, and running restore again finishes the job", async (at) => {
       await breakDelta(at);
       const paths = restorePaths(delta, snap.id);
-      const { child, line } = startChild(script, { op: "restore", stopInCopy: at === "copying", ...(at === "copying" ? {} : { dieAt: at }), opts: { snapshot: snap.path, deltaDir: delta } });
+      const { child, line } = startChild(script, { op: "restore", stopInCopy: at === "copying", stopAfter: STOP_AFTER, ...(at === "copying" ? {} : { dieAt: at }), opts: { snapshot: snap.path, deltaDir: delta } });
       if (at === "copying") {
         const cpPid = Number(await line("cp-pid "));
         expect(await freezeCopyMidway(cpPid, paths.partial)).toBeLessThan(full);
