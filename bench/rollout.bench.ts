@@ -136,9 +136,9 @@ try {
   console.log(benchRow("rollout", `${N} containers: orchestration overhead per container, after the plan (median of ${RUNS})`, percentile(overheads, 50), "ms"));
   console.log(benchRow("rollout", `${N} containers: orchestration overhead per container, planning included (median of ${RUNS})`, percentile(overheadsPlanned, 50), "ms", "<= 10"));
   console.log(benchRow("rollout", `${N} containers: one container's time in the rollout above its raw restart, pre-copy and planning share included (p50 of ${perContainer.length})`, percentile(perContainer, 50), "ms"));
-  console.log(benchRow("rollout", `${N} containers: the same (p99 of ${perContainer.length})`, percentile(perContainer, 99), "ms"));
+  console.log(benchRow("rollout", `${N} containers: one container's time in the rollout above its raw restart (p99 of ${perContainer.length})`, percentile(perContainer, 99), "ms"));
   console.log(benchRow("rollout", `${N} containers: one container's downtime above its raw restart (p50 of ${downtimeOver.length})`, percentile(downtimeOver, 50), "ms"));
-  console.log(benchRow("rollout", `${N} containers: the same (p99 of ${downtimeOver.length})`, percentile(downtimeOver, 99), "ms"));
+  console.log(benchRow("rollout", `${N} containers: one container's downtime above its raw restart (p99 of ${downtimeOver.length})`, percentile(downtimeOver, 99), "ms"));
   console.log(benchRow("rollout", `${N} containers: patchroll rollout [1, rest] (median)`, percentile(walls, 50), "ms"));
   console.log(benchRow("rollout", `${N} containers: planning (scan of every container)`, percentile(plans, 50), "ms"));
   console.log(benchRow("rollout", `${N} containers: all at once, no checks (seed)`, seed, "ms"));

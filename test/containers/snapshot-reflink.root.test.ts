@@ -1,9 +1,9 @@
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freeSpace } from "../../src/containers/disk-space.js";
-import { precopyDelta, snapshotDelta, snapshotTree } from "../../src/containers/snapshot.js";
+import { precopyDelta, restoreDelta, snapshotDelta, snapshotTree } from "../../src/containers/snapshot.js";
 import { buildOverlayDelta, compareTrees, patternBytes } from "../helpers/tree-compare.js";
 
 const MiB = 1 << 20;
@@ -28,7 +28,7 @@ describe("snapshots on a filesystem with reflinks (loop-mounted XFS, root)", () 
     await rm(root, { recursive: true, force: true });
   });
 
-  it("clones a delta larger than the free space, exactly", async () => {
+  it("clones a delta larger than the free space, exactly, and restores it by cloning too", async () => {
     const c = join(mnt, "c1");
     await mkdir(c);
     const delta = join(c, "delta0");
@@ -46,5 +46,11 @@ describe("snapshots on a filesystem with reflinks (loop-mounted XFS, root)", () 
     const info = await snapshotDelta({ deltaDir: delta, snapshotsDir: snaps, id: "s1" });
     expect(await compareTrees(delta, snapshotTree(info))).toEqual([]);
     expect(before - freeSpace(mnt).availableBytes).toBeLessThan(8 * MiB);
+
+    // A rollback clones too: the restored delta fits where a copy would not, and shares no inode with the snapshot.
+    await rm(join(delta, "cache0.bin"));
+    await restoreDelta({ snapshot: info, deltaDir: delta });
+    expect(await compareTrees(delta, snapshotTree(info))).toEqual([]);
+    expect((await stat(join(delta, "cache1.bin"))).ino).not.toBe((await stat(join(snapshotTree(info), "cache1.bin"))).ino);
   });
 });
