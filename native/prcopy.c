@@ -647,7 +647,10 @@ static void remove_extras(struct ent *e)
 	while ((de = readdir(d))) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) continue;
 		char rel[PATH_MAX];
-		if (snprintf(rel, sizeof rel, "%s%s%s", e->rel, *e->rel ? "/" : "", de->d_name) >= (int)sizeof rel) continue;
+		if (snprintf(rel, sizeof rel, "%s%s%s", e->rel, *e->rel ? "/" : "", de->d_name) >= (int)sizeof rel) {
+			fail("path too long: %s/%s", dpath, de->d_name);
+			break;
+		}
 		int i = table_get(&stab, rel);
 		if (i < 0 || ents[i].action == SKIP) fwrite(de->d_name, 1, strlen(de->d_name) + 1, list);
 	}
