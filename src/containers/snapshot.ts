@@ -80,10 +80,7 @@ export async function snapshotDelta(opts: SnapshotOptions): Promise<SnapshotInfo
       return { id: opts.id, path: final, createdAt, bytes: usage.bytes, files: usage.files, source: deltaDir };
     } catch (err) {
       await removeTree(tmp, timeoutMs).catch(() => undefined);
-      if (err instanceof NoSpaceError) {
-        throw new PatchrollError("SNAPSHOT_FAILED", `snapshot of ${deltaDir} refused: a copy in ${snapshotsDir} ${err.message}. Free space there (prune old snapshots) before patching this container.`);
-      }
-      throw new PatchrollError("SNAPSHOT_FAILED", `snapshot of ${deltaDir} as ${opts.id} failed: ${(err as Error).message}. Nothing was kept; do not touch this container's delta until a snapshot succeeds.`, { cause: err });
+      throw copyFailed("snapshot", deltaDir, snapshotsDir, opts.id, err, "Nothing was kept; do not touch this container's delta until a snapshot succeeds.");
     }
   });
 }
@@ -107,12 +104,19 @@ export async function precopyDelta(opts: SnapshotOptions): Promise<SyncResult | 
       log.info({ snapshot: opts.id, deltaDir, copied: pass.copied + pass.cloned, linked: pass.linked, kept: pass.kept }, "delta pre-copied");
       return pass;
     } catch (err) {
-      if (err instanceof NoSpaceError) {
-        throw new PatchrollError("SNAPSHOT_FAILED", `pre-copy of ${deltaDir} refused: a copy in ${snapshotsDir} ${err.message}. Free space there (prune old snapshots) before patching this container.`);
-      }
-      throw new PatchrollError("SNAPSHOT_FAILED", `pre-copy of ${deltaDir} as ${opts.id} failed: ${(err as Error).message}. The container was not touched.`, { cause: err });
+      // A partial pre-copy would hold space until the next snapshot of this delta: it goes.
+      await removeTree(tmp, timeoutMs).catch(() => undefined);
+      throw copyFailed("pre-copy", deltaDir, snapshotsDir, opts.id, err, "Nothing was kept; the container was not touched.");
     }
   });
+}
+
+/** What the on-call person reads when a copy into `snapshotsDir` failed or would not fit. */
+function copyFailed(what: "snapshot" | "pre-copy", deltaDir: string, snapshotsDir: string, id: string, err: unknown, after: string): PatchrollError {
+  if (err instanceof NoSpaceError) {
+    return new PatchrollError("SNAPSHOT_FAILED", `${what} of ${deltaDir} refused: a copy in ${snapshotsDir} ${err.message}. Free space there (prune old snapshots) before patching this container.`);
+  }
+  return new PatchrollError("SNAPSHOT_FAILED", `${what} of ${deltaDir} as ${id} failed: ${(err as Error).message}. ${after}`, { cause: err });
 }
 
 /** Checks the options; makes the snapshots dir. */
