@@ -13,10 +13,15 @@
 #    (pre + post - empty) per round. If needrestart is installed (Debian's apt hook,
 #    DPkg::Post-Invoke apt-pinvoke), its hook is timed the same way, for comparison (with the flag dpkg's
 #    status-logger leaves after an unpack, in list-only mode: NEEDRESTART_MODE=l, it restarts nothing).
-#    With perf(1), also the hooks' CPU time.
-# 2. Real `apt-get install --reinstall` of a tiny package, without hooks, with patchroll's hooks and (if
-#    installed) with needrestart's, interleaved, N runs each: medians, p99s and differences. dpkg itself
-#    varies by tens of ms from run to run here, so part 1 is the precise figure and this the real one.
+#    With perf(1), also the hooks' CPU time. Then the pre-install hook AS SHIPPED (the arguments of
+#    deploy/apt/50patchroll, --capture included) on the payload of an upgrade of a one-file and of a
+#    320-file package: the capture hard-links every file the upgrade replaces.
+# 2. Real upgrades through apt-get, with the hooks AS SHIPPED (deploy/apt/50patchroll, --capture of the old
+#    package files included), without hooks, and (if installed) with needrestart's hook, interleaved, M runs
+#    each (M = N/2, at least 25): a package of 320 files and one of a single file, each upgraded between
+#    two versions (1.0 -> 1.1, then back with --allow-downgrades: every run replaces every file, so every
+#    run captures). Medians, p99s and differences. dpkg itself varies by tens of ms from run to run here,
+#    so part 1 is the precise figure for the hooks' own cost and this the real one.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -euo pipefail
 n=${1:-100}
@@ -30,7 +35,7 @@ nr_flag=/run/needrestart/unpacked
 nr_flag_was=absent
 [ -e "$nr_flag" ] && nr_flag_was=present
 cleanup() {
-  dpkg --purge "$pkg" >/dev/null 2>&1 || true
+  dpkg --purge "$pkg" "$pkg-one" "$pkg-big" >/dev/null 2>&1 || true
   rm -rf "$work"
   if [ "$nr_flag_was" = present ]; then mkdir -p "${nr_flag%/*}" && touch "$nr_flag"; else rm -f "$nr_flag"; fi
 }
@@ -47,11 +52,18 @@ fi
 export NEEDRESTART_MODE=l
 unset NEEDRESTART_SUSPEND
 
-# A throwaway package in a flat local repository, and hermetic apt configurations (no machine snippets).
-mkdir -p "$work/root/DEBIAN" "$work/root/usr/share/$pkg" "$work/repo" "$work/spool" "$work/bspool"
-echo 1.0 > "$work/root/usr/share/$pkg/version"
-printf 'Package: %s\nVersion: 1.0\nArchitecture: all\nMaintainer: bench <bench@patchroll.invalid>\nDescription: hook bench\n' "$pkg" > "$work/root/DEBIAN/control"
-dpkg-deb --root-owner-group -Zgzip -b "$work/root" "$work/repo/${pkg}_1.0_all.deb" > /dev/null
+# Throwaway packages in a flat local repository, and hermetic apt configurations (no machine snippets):
+# $pkg (one file, the part-1 payload names it), $pkg-one (one file) and $pkg-big (320 files), each in
+# versions 1.0 and 1.1.
+mkdir -p "$work/repo" "$work/spool" "$work/bspool" "$work/capture"
+build_pkg() { # name version files
+  local r=$work/build/$1-$2 i
+  mkdir -p "$r/DEBIAN" "$r/usr/share/$1"
+  for ((i = 0; i < $3; i++)); do printf '%s %s file %d\n' "$1" "$2" "$i" > "$r/usr/share/$1/f$i"; done
+  printf 'Package: %s\nVersion: %s\nArchitecture: all\nMaintainer: bench <bench@patchroll.invalid>\nDescription: hook bench\n' "$1" "$2" > "$r/DEBIAN/control"
+  dpkg-deb --root-owner-group -Zgzip -b "$r" "$work/repo/${1}_$2_all.deb" > /dev/null
+}
+for ver in 1.0 1.1; do build_pkg "$pkg" "$ver" 1; build_pkg "$pkg-one" "$ver" 1; build_pkg "$pkg-big" "$ver" 320; done
 (cd "$work/repo" && apt-ftparchive packages . > Packages && apt-ftparchive release . > Release)
 variants="plain hooked"
 [ -n "$nr_hook" ] && variants="$variants needrestart"
@@ -65,13 +77,24 @@ Dir::State::status "/var/lib/dpkg/status"; Dir::Cache "$work/$v/cache/"; Dir::Lo
 APT::Sandbox::User "root"; DPkg::Lock::Timeout "120";
 EOC
 done
-sed -e "s|/usr/lib/patchroll/hooks|$hooks|g" -e "s|/var/spool/patchroll|$work/spool|g" -e 's| --capture [^ ]*||' \
+# The snippet as shipped, --capture included, pointed at this scratch dir (on /var/tmp: the same
+# filesystem as /usr, as the capture's hard links need).
+sed -e "s|/usr/lib/patchroll/hooks|$hooks|g" -e "s|/var/spool/patchroll|$work/spool|g" -e "s|/var/lib/patchroll/capture|$work/capture|g" \
   "$src_hooks/../deploy/apt/50patchroll" > "$work/hooked/parts/50patchroll"
+grep -q -- "--capture $work/capture" "$work/hooked/parts/50patchroll"
 [ -n "$nr_hook" ] && cp /etc/apt/apt.conf.d/99needrestart "$work/needrestart/parts/99needrestart"
 for v in $variants; do APT_CONFIG=$work/$v/apt.conf apt-get update -qq; done
-APT_CONFIG=$work/plain/apt.conf apt-get install -y -qq "$pkg" > /dev/null
+APT_CONFIG=$work/plain/apt.conf apt-get install -y -qq "$pkg=1.0" > /dev/null
 printf 'VERSION 3\nAPT::Architecture=amd64\nCommandLine::AsString=apt-get%%20install%%20%s\n\n%s 1.0 all none = 1.0 all none %s\n%s 1.0 all none = 1.0 all none **CONFIGURE**\n' \
   "$pkg" "$pkg" "$work/repo/${pkg}_1.0_all.deb" "$pkg" > "$work/payload"
+# The payloads of an upgrade 1.0 -> 1.1 of the one-file and the 320-file package (installed at 1.0), for
+# the pre-install hook as shipped, with --capture.
+for p in one big; do
+  APT_CONFIG=$work/plain/apt.conf apt-get install -y -qq "$pkg-$p=1.0" > /dev/null
+  printf 'VERSION 3\nAPT::Architecture=amd64\nCommandLine::AsString=apt-get%%20install%%20%s\n\n%s 1.0 all none < 1.1 all none %s\n%s 1.0 all none < 1.1 all none **CONFIGURE**\n' \
+    "$pkg-$p" "$pkg-$p" "$work/repo/${pkg}-${p}_1.1_all.deb" "$pkg-$p" > "$work/payload.$p"
+done
+capture_args=$(sed -n 's|^ *"/usr/lib/patchroll/hooks/apt-pre-install-pkgs \(.*\)";$|\1|p' "$src_hooks/../deploy/apt/50patchroll" | sed -e "s|/var/spool/patchroll|$work/bspool|" -e "s|/var/lib/patchroll/capture|$work/capture|")
 
 # Times are ${EPOCHREALTIME/./}: microseconds, read without starting a process.
 stats() { sort -n | awk -v what="$1" '{ v[NR] = $1 } END { i = int(NR * 0.99 + 0.999); if (i > NR) i = NR; printf "%s %.2f %.2f %d\n", what, v[int((NR + 1) / 2)] / 1000, v[i] / 1000, NR }'; }
@@ -109,6 +132,22 @@ bench "apt-pre-install-pkgs (median)" "$pre_med" ms "-"
 bench "apt-post-invoke (median)" "$post_med" ms "-"
 bench "sh fallback: added per dpkg run (median)" "$sh_med" ms "-"
 bench "floor, two sh -c /bin/true (median)" "$floor_med" ms "-"
+# The pre-install hook as shipped (--capture ...): on the upgrade of one file and of 320 files.
+for p in one big; do
+  : > "$work/t.cap.$p"
+  for ((i = 0; i < n; i++)); do
+    a=${EPOCHREALTIME/./}; b=${EPOCHREALTIME/./}; empty=$((b - a))
+    a=${EPOCHREALTIME/./}; /bin/sh -c "$hooks/apt-pre-install-pkgs $capture_args" < "$work/payload.$p"; b=${EPOCHREALTIME/./}
+    echo $((b - a - empty)) >> "$work/t.cap.$p"
+    [ "$i" = 0 ] && [ "$p" = big ] && echo "  files captured by one run on the 320-file upgrade: $(find "$work/capture" -type f | wc -l)"
+    rm -rf "${work:?}/capture"/* "$work/bspool"/*.rec
+  done
+  read -r _ cap_med cap_p99 _ < <(stats cap < "$work/t.cap.$p")
+  files=$(dpkg -L "$pkg-$p" | grep -c "/f[0-9]*$")
+  printf 'apt-pre-install-pkgs as shipped (%s) on the upgrade of a %d-file package: median %.2f ms, p99 %.2f ms (n=%d)\n' "$capture_args" "$files" "$cap_med" "$cap_p99" "$n"
+  bench "pre-install hook as shipped (--capture), upgrade of a $files-file package (median)" "$cap_med" ms "-"
+  bench "pre-install hook as shipped (--capture), upgrade of a $files-file package (p99)" "$cap_p99" ms "-"
+done
 if [ -n "$nr_hook" ]; then
   for ((i = 0; i < n; i++)); do
     mkdir -p "${nr_flag%/*}"; touch "$nr_flag" # what dpkg's status-logger leaves after an unpack
@@ -134,23 +173,38 @@ if command -v perf > /dev/null; then
   done
 fi
 
-# Part 2: real apt-get runs, interleaved.
-for v in $variants; do : > "$work/t.apt.$v"; done
-for ((i = 0; i < n; i++)); do
+# Part 2: real upgrades through apt-get, interleaved; every run changes the version, so dpkg replaces
+# every file and the shipped hook captures the old ones.
+m=$((n / 2)); [ "$m" -ge 25 ] || m=25
+for p in one big; do
+  for v in $variants; do : > "$work/t.apt.$p.$v"; done
+done
+for ((i = 0; i < m; i++)); do
+  for p in one big; do
+    for v in $variants; do
+      [ "$(dpkg-query -W -f '${Version}' "$pkg-$p")" = 1.0 ] && ver=1.1 || ver=1.0
+      a=${EPOCHREALTIME/./}; APT_CONFIG=$work/$v/apt.conf apt-get install -y -qq --allow-downgrades "$pkg-$p=$ver" > /dev/null 2>&1; b=${EPOCHREALTIME/./}
+      echo $((b - a)) >> "$work/t.apt.$p.$v"
+    done
+  done
+  [ "$i" = 0 ] && captured=$(find "$work/capture" -type f | wc -l)
+  rm -rf "${work:?}/capture"/*
+done
+echo "old package files captured by the hooked runs of the first round (both packages): $captured"
+for p in one big; do
+  read -r _ plain_med plain_p99 _ < <(stats plain < "$work/t.apt.$p.plain")
+  files=$(dpkg -L "$pkg-$p" | grep -c "/f[0-9]*$")
   for v in $variants; do
-    a=${EPOCHREALTIME/./}; APT_CONFIG=$work/$v/apt.conf apt-get install -y -qq --reinstall "$pkg" > /dev/null 2>&1; b=${EPOCHREALTIME/./}
-    echo $((b - a)) >> "$work/t.apt.$v"
+    read -r _ med p99 _ < <(stats "$v" < "$work/t.apt.$p.$v")
+    printf 'apt-get upgrade of a package of %3d files, %-11s median %7.1f ms, p99 %7.1f ms' "$files" "$v:" "$med" "$p99"
+    if [ "$v" != plain ]; then
+      printf ', added: median %+.1f ms, p99 %+.1f ms\n' "$(awk -v a="$med" -v b="$plain_med" 'BEGIN { print a - b }')" "$(awk -v a="$p99" -v b="$plain_p99" 'BEGIN { print a - b }')"
+      label=$v; [ "$v" = hooked ] && label="patchroll hooks as shipped (--capture)"; [ "$v" = needrestart ] && label="needrestart's hook"
+      bench "upgrade of a $files-file package: added by $label (median)" "$(awk -v a="$med" -v b="$plain_med" 'BEGIN { printf "%.1f", a - b }')" ms "-"
+    else
+      printf '\n'
+      bench "upgrade of a $files-file package, no hooks (median)" "$plain_med" ms "-"
+    fi
   done
 done
-read -r _ plain_med plain_p99 _ < <(stats plain < "$work/t.apt.plain")
-for v in $variants; do
-  read -r _ med p99 _ < <(stats "$v" < "$work/t.apt.$v")
-  printf 'apt-get install --reinstall, %-11s median %7.1f ms, p99 %7.1f ms' "$v:" "$med" "$p99"
-  if [ "$v" != plain ]; then
-    printf ', added: median %+.1f ms, p99 %+.1f ms\n' "$(awk -v a="$med" -v b="$plain_med" 'BEGIN { print a - b }')" "$(awk -v a="$p99" -v b="$plain_p99" 'BEGIN { print a - b }')"
-    bench "apt-get --reinstall added, $v (median)" "$(awk -v a="$med" -v b="$plain_med" 'BEGIN { printf "%.1f", a - b }')" ms "-"
-  else
-    printf '\n'
-  fi
-done
-printf '(n=%d each, interleaved) spool records written by the hooked runs: %s; load average now: %s\n' "$n" "$(ls "$work/spool" | wc -l)" "$(cut -d' ' -f1-3 /proc/loadavg)"
+printf '(%d runs each, interleaved) spool records written by the hooked runs: %s; load average now: %s\n' "$m" "$(ls "$work/spool" | wc -l)" "$(cut -d' ' -f1-3 /proc/loadavg)"

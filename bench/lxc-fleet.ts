@@ -1,6 +1,8 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
+import { loadConfig } from "../src/config/load.js";
+import type { Config } from "../src/config/schema.js";
 import { releaseHostRoot } from "../src/containers/host-root.js";
 import { LxcDriver } from "../src/containers/lxc-driver.js";
 import { createContainer, deltaDirOf, destroyContainer } from "../src/containers/provision.js";
@@ -73,4 +75,23 @@ export async function untilHealthy(url: string, timeoutMs: number): Promise<void
     if (Date.now() > deadline) throw new Error(`${url} not healthy within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 2));
   }
+}
+
+/**
+ * The configuration of a benchmark's daemon: state, spool and journal under `root`, the bench's Redis, the
+ * fleet's LXC path, and these rollout settings (no bake; one passing health check counts).
+ */
+export function benchConfig(root: string, redisUrl: string, fleet: Pick<Fleet, "lxcPath" | "hostRoot">, rollout: { batches: (number | string)[]; maxParallel: number }): Config {
+  return loadConfig({
+    env: {},
+    flags: {
+      hostId: "bench",
+      stateDir: join(root, "state"),
+      spoolDir: join(root, "spool"),
+      journalDir: join(root, "journal"),
+      redis: { url: redisUrl },
+      lxc: { path: fleet.lxcPath, hostRoot: fleet.hostRoot, stopTimeoutSec: 10 },
+      rollout: { select: "all", bakeMs: 0, healthyAfter: 1, healthIntervalMs: 10, ...rollout },
+    },
+  }).config;
 }

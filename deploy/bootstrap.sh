@@ -8,8 +8,9 @@ cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "bootstrap: run as root (LXC, dpkg and mounts need it)" >&2; exit 1; }
 
 packages=(lxc redis-server unattended-upgrades apt-utils dpkg-dev busybox gcc libc6-dev logrotate attr curl python3 perl)
-# What only the test suite drives: a real browser for the dashboard and reports, Ansible for the role.
-packages+=(chromium ansible)
+# What only the test suite drives: a real browser for the dashboard and reports, Ansible for the role,
+# XFS tools for the snapshot test on a filesystem with reflinks (made in an image file).
+packages+=(chromium ansible xfsprogs)
 missing=()
 for p in "${packages[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
 command -v npm >/dev/null || missing+=(npm)

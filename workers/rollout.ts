@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { DelayedError, type Job, UnrecoverableError } from "bullmq";
 import { pinOldFiles } from "../src/containers/pins.js";
-import { pruneSnapshots, restoreDelta, snapshotDelta } from "../src/containers/snapshot.js";
+import { precopyDelta, pruneSnapshots, restoreDelta, snapshotDelta } from "../src/containers/snapshot.js";
 import { verifyPatched } from "../src/detect/scan.js";
 import { judgeVerification } from "../src/rollout/verification.js";
 import { type ContainerInfo, getContainer } from "../src/containers/discover.js";
@@ -110,6 +110,10 @@ async function runJob(job: Job, ctx: WorkerContext, scope: JobScope, token?: str
     driver: ctx.driver,
     stopTimeoutSec: config.lxc.stopTimeoutSec,
     logger: log,
+    precopy: async (t) => {
+      const pass = await precopyDelta({ deltaDir: t.deltaDir, snapshotsDir: snapshotsDirOf(config.lxc.path, t.name), id: rolloutId, logger: log });
+      return pass === undefined ? { precopied: false } : { precopied: true, copied: pass.copied + pass.cloned, linked: pass.linked, kept: pass.kept, bytes: pass.bytes };
+    },
     snapshot: async (t) => {
       const dir = snapshotsDirOf(config.lxc.path, t.name);
       const info = await snapshotDelta({ deltaDir: t.deltaDir, snapshotsDir: dir, id: rolloutId, logger: log });

@@ -1,6 +1,6 @@
 import { lstat } from "node:fs/promises";
 import { syncPath } from "../fs/durable-file.js";
-import { runTool } from "../proc/run-tool.js";
+import { runTool, type ToolResult, type ToolRun } from "../proc/run-tool.js";
 import { failure } from "../proc/tool-failure.js";
 import { type Tree, walkTree } from "./tree-walk.js";
 
@@ -24,19 +24,23 @@ export function cpArgs(src: string, dst: string): string[] {
 
 /** Copies tree `src` to the new path `dst` exactly (see {@link cpArgs}); rejects with cp's own complaint. */
 export async function copyTree(src: string, dst: string, opts: { timeoutMs: number; onCopyStart?: CopyStartHook | undefined }): Promise<void> {
-  const child = runTool("cp", cpArgs(src, dst), { timeoutMs: opts.timeoutMs, killAfterMs: 5_000 });
+  const r = await copyResult(runTool("cp", cpArgs(src, dst), { timeoutMs: opts.timeoutMs, killAfterMs: 5_000 }), opts.onCopyStart);
+  if (r.exitCode !== 0) throw new Error(`cp ${src} -> ${dst} failed: ${failure(r)}`);
+}
+
+/** How a copying tool ended; `onCopyStart` gets its pid first (if it throws, the tool is killed). */
+export async function copyResult(child: ToolRun, onCopyStart: CopyStartHook | undefined): Promise<ToolResult> {
   const pid = await child.pid;
-  if (opts.onCopyStart !== undefined && pid !== undefined) {
+  if (onCopyStart !== undefined && pid !== undefined) {
     try {
-      await opts.onCopyStart(pid);
+      await onCopyStart(pid);
     } catch (err) {
       child.kill("SIGKILL");
       await child.result;
       throw err;
     }
   }
-  const r = await child.result;
-  if (r.exitCode !== 0) throw new Error(`cp ${src} -> ${dst} failed: ${failure(r)}`);
+  return child.result;
 }
 
 /**

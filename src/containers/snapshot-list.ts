@@ -61,12 +61,13 @@ export async function pruneSnapshots(snapshotsDir: string, keep: number): Promis
   });
 }
 
-/** Removes temp and trash dirs left by a crash. Caller holds the lock. */
-export async function clearLeftovers(snapshotsDir: string, prefixes: readonly string[] = [TEMP_PREFIX, TRASH_PREFIX]): Promise<string[]> {
+/** Removes temp and trash dirs left by a crash, but those in `keep`. Caller holds the lock. */
+export async function clearLeftovers(snapshotsDir: string, prefixes: readonly string[] = [TEMP_PREFIX, TRASH_PREFIX], keep: readonly string[] = []): Promise<string[]> {
   const cleared: string[] = [];
   for (const name of await readdir(snapshotsDir)) {
     if (!prefixes.some((p) => name.startsWith(p))) continue;
     const path = join(snapshotsDir, name);
+    if (keep.includes(path)) continue;
     await removeTree(path, REMOVE_TIMEOUT_MS);
     cleared.push(path);
   }

@@ -5,6 +5,11 @@ import { isSnapshotId } from "./snapshot-id.js";
 
 /** Inside a snapshot dir: the exact copy of the delta. */
 export const SNAPSHOT_TREE = "delta";
+/**
+ * Inside a snapshot dir: what prcopy last saw of each path of the delta (native/prcopy.c), so the next pass
+ * copies only what changed and the next snapshot hard-links what did not. Absent where cp made the copy.
+ */
+export const SNAPSHOT_MANIFEST = "manifest";
 /** Inside a snapshot dir: what the snapshot is; written last, before the dir gets its final name. */
 export const SNAPSHOT_META = "snapshot.json";
 

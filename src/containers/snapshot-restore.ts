@@ -9,6 +9,7 @@ import { copyTree, pathExists, removeTree, syncFilesystem, type CopyStartHook } 
 import { isSnapshotId } from "./snapshot-id.js";
 import { withSnapshotLock } from "./snapshot-lock.js";
 import { readSnapshot, snapshotTree, type SnapshotInfo } from "./snapshot-meta.js";
+import { NoSpaceError, PRCOPY, syncTree } from "./snapshot-sync.js";
 import { leftoversFromNames, planRestoreRecovery, restorePaths, type RecoveryAction } from "./snapshot-restore-plan.js";
 
 /** Points a test can stop at to play a crash: after the copy is complete, after the old delta is set aside, after the copy is in place. */
@@ -23,8 +24,10 @@ export interface RestoreOptions {
   /** Bound on the copy and on each removal. Default 30 minutes. */
   timeoutMs?: number;
   logger?: Logger;
-  /** Test hook: the `cp` pid, as soon as the copy starts. */
+  /** Test hook: the pid of the copying tool (prcopy, or cp where it is not built), as soon as it runs. */
   onCopyStart?: CopyStartHook;
+  /** Test hook: prcopy stops itself (SIGSTOP) once it has written this many files. */
+  stopCopyAfter?: number;
   /** Test hook: called after each step (see {@link RestoreStep}). */
   onStep?: (step: RestoreStep) => void | Promise<void>;
 }
@@ -33,7 +36,8 @@ export interface RestoreOptions {
  * Puts the snapshot back as the delta, exactly. THE CONTAINER MUST BE STOPPED (the caller's duty): an
  * overlay whose upper dir is replaced under it is undefined behaviour.
  *
- * Crash-safe and idempotent: the snapshot is copied beside the delta first (`<deltaDir>.restoring-<id>`,
+ * The copy is prcopy's where it is built (parallel, reflinks where the filesystem has them, never hard
+ * links), else cp's. Crash-safe and idempotent: the snapshot is copied beside the delta first (`<deltaDir>.restoring-<id>`,
  * then `<deltaDir>.restore-<id>` once complete and synced), the old delta is renamed to
  * `<deltaDir>.pre-restore-<id>`, the copy renamed into place, and only then the old delta removed. The old
  * delta is never deleted before the restored one is in place. After a crash, running restoreDelta again
@@ -60,16 +64,21 @@ export async function restoreDelta(opts: RestoreOptions): Promise<void> {
     try {
       await recover(deltaDir, info.id, log, timeoutMs);
       if (!(await pathExists(paths.ready))) {
-        const shortfall = spaceShortfall(info, freeSpace(parent), opts.margin ?? DEFAULT_MARGIN);
-        if (shortfall !== undefined) {
-          throw new PatchrollError("SNAPSHOT_FAILED", `restore of snapshot ${info.id} refused: the copy beside ${deltaDir} ${shortfall}. Free space on that filesystem, then retry; the delta was not touched.`);
-        }
+        const margin = opts.margin ?? DEFAULT_MARGIN;
+        const refused = (shortfall: string) => new PatchrollError("SNAPSHOT_FAILED", `restore of snapshot ${info.id} refused: the copy beside ${deltaDir} ${shortfall}. Free space on that filesystem, then retry; the delta was not touched.`);
         try {
-          await copyTree(snapshotTree(info), paths.partial, { timeoutMs, onCopyStart: opts.onCopyStart });
-          await syncFilesystem(paths.partial, timeoutMs);
+          if (PRCOPY !== "") {
+            // A copy of its own (never hard links: the container will write to it), reflinked where it can be.
+            await syncTree({ src: snapshotTree(info), dst: paths.partial, sync: "auto", tolerant: false, margin, timeoutMs, onCopyStart: opts.onCopyStart, stopAfter: opts.stopCopyAfter });
+          } else {
+            const shortfall = spaceShortfall(info, freeSpace(parent), margin);
+            if (shortfall !== undefined) throw new NoSpaceError(shortfall);
+            await copyTree(snapshotTree(info), paths.partial, { timeoutMs, onCopyStart: opts.onCopyStart });
+            await syncFilesystem(paths.partial, timeoutMs);
+          }
         } catch (err) {
           await removeTree(paths.partial, timeoutMs).catch(() => undefined);
-          throw err;
+          throw err instanceof NoSpaceError ? refused(err.message) : err;
         }
         await rename(paths.partial, paths.ready);
         await fsyncDir(parent);

@@ -48,10 +48,16 @@ export function runTool(file: string, args: readonly string[], opts: ToolOptions
 }
 
 /**
- * The prspawn binary `npm run build` puts in dist/native/: next to this module once compiled
- * (dist/src/proc), or under dist/ when the TypeScript source runs directly (tests).
+ * A native helper `npm run build` puts in dist/native/ (native/build.sh): next to this module once
+ * compiled (dist/src/proc), or under dist/ when the TypeScript source runs directly (tests). "" where it
+ * was not built (no C compiler).
  */
-export const PRSPAWN = [new URL("../../native/prspawn", import.meta.url), new URL("../../dist/native/prspawn", import.meta.url)].map((u) => fileURLToPath(u)).find((p) => existsSync(p)) ?? "";
+export function nativeHelper(name: string): string {
+  return [new URL(`../../native/${name}`, import.meta.url), new URL(`../../dist/native/${name}`, import.meta.url)].map((u) => fileURLToPath(u)).find((p) => existsSync(p)) ?? "";
+}
+
+/** The prspawn binary (see {@link nativeHelper}). */
+export const PRSPAWN = nativeHelper("prspawn");
 
 /** Output kept per stream (prspawn's OUT_CAP); the rest is read and dropped. */
 export const OUTPUT_CAP = 8 << 20;

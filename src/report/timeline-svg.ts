@@ -11,6 +11,7 @@ const BAR = 14;
 
 /** Step colours; every rollback step is a shade of red so a rollback stands out at a glance. */
 const STEP_FILL: Record<string, string> = {
+  precopy: "#cbd5e1",
   snapshot: "#94a3b8",
   stop: "#475569",
   start: "#2563eb",

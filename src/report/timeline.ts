@@ -4,6 +4,7 @@ import type { TimelineRow } from "./report-model.js";
 import { formatDuration, msBetween } from "./time-format.js";
 
 const STEP_WORDS: Record<string, string> = {
+  precopy: "copy of the delta while it runs",
   snapshot: "snapshot of the delta",
   stop: "stop",
   start: "start",

@@ -21,7 +21,12 @@ export interface RestartDeps {
   policy: Config["rollout"];
   stopTimeoutSec: number;
   logger: Logger;
-  /** Copies the delta aside; idempotent per (container, rollout). Returns the snapshot id. */
+  /**
+   * Copies the delta aside while the container still runs (the pre-copy), so that {@link snapshot}, once it
+   * is stopped, copies only what changed since: the copy is no longer downtime. Optional; idempotent.
+   */
+  precopy?(target: RestartTarget): Promise<Record<string, unknown>>;
+  /** Copies the delta aside (exactly as it is: the container is stopped); idempotent per (container, rollout). Returns the snapshot id. */
   snapshot(target: RestartTarget): Promise<string>;
   /** Puts the delta back exactly as the snapshot holds it. The container is stopped. */
   restore(target: RestartTarget, snapshotId: string): Promise<void>;
@@ -55,21 +60,24 @@ function journaledStep(target: RestartTarget, deps: RestartDeps): Step {
 }
 
 /**
- * Restarts one container: stop -> snapshot -> start -> health -> verify; on failure: stop -> restore ->
- * pin -> start -> health. Every step is journaled (fsync'd) before it acts and is safe to repeat.
- * Whatever happens, the container is left running.
+ * Restarts one container: pre-copy -> stop -> snapshot -> start -> health -> verify; on failure: stop ->
+ * restore -> pin -> start -> health. Every step is journaled (fsync'd) before it acts and is safe to
+ * repeat. Whatever happens, the container is left running.
  */
 export async function restartContainer(target: RestartTarget, deps: RestartDeps): Promise<ContainerOutcome> {
   const { journal, driver } = deps;
   const step = journaledStep(target, deps);
-  // Stop first, then snapshot: a running service can change its delta while it is being copied, and a
-  // rollback must restore a consistent one. The snapshot checks free space before it copies anything.
+  // The bulk of the copy is made while the service runs; the snapshot proper is taken once it is stopped
+  // (a running service can change its delta while it is read, and a rollback must restore a consistent
+  // one) and copies only what changed since. Both check free space before they copy anything.
   let snapshotId: string;
   try {
+    const { precopy } = deps;
+    if (precopy !== undefined) await step("precopy", { delta: target.deltaDir }, () => precopy(target), (r) => r);
     await step("stop", { timeoutSec: deps.stopTimeoutSec }, () => driver.stop(target.name, deps.stopTimeoutSec));
     snapshotId = await step("snapshot", { delta: target.deltaDir }, () => deps.snapshot(target), (id) => ({ snapshot: id }));
   } catch (err) {
-    const started = await step("start", { after: "stop or snapshot failed" }, () => ensureRunning(driver, target.name)).then(
+    const started = await step("start", { after: "pre-copy, stop or snapshot failed" }, () => ensureRunning(driver, target.name)).then(
       () => "started again with its delta unchanged",
       (e: unknown) => `and it could not be started again: ${(e as Error).message}`,
     );

@@ -1,12 +1,13 @@
-import { mkdir, mkdtemp, readdir, rm, unlink, writeFile } from "node:fs/promises";
+import { lstat, mkdir, mkdtemp, readdir, readFile, rm, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa, type ResultPromise } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { treeUsage } from "../../src/containers/disk-space.js";
 import { copyTree } from "../../src/containers/snapshot-copy.js";
-import { listSnapshots, latestSnapshot, recoverInterruptedRestore, restoreDelta, snapshotDelta, snapshotTree, type SnapshotInfo } from "../../src/containers/snapshot.js";
+import { listSnapshots, latestSnapshot, precopyDelta, recoverInterruptedRestore, restoreDelta, snapshotDelta, snapshotTree, type SnapshotInfo } from "../../src/containers/snapshot.js";
 import { restorePaths } from "../../src/containers/snapshot-restore-plan.js";
+import { waitUntilStopped } from "../helpers/process-state.js";
 import { buildOverlayDelta, compareTrees, patternBytes, setXattr } from "../helpers/tree-compare.js";
 
 // A real crash is a kill -9 of the process doing the work, at a point the test chooses through the
@@ -27,9 +28,13 @@ const args = JSON.parse(json);
 const m = await import(modulePath);
 const say = (line) => process.stdout.write(line + "\\n");
 const hooks = {};
-if (args.stopInCopy) hooks.onCopyStart = async (pid) => { say("cp-pid " + pid); await new Promise(() => setInterval(() => {}, 1000)); };
+if (args.stopInCopy) {
+  hooks.stopCopyAfter = args.stopAfter;
+  hooks.onCopyStart = async (pid) => { say("cp-pid " + pid); await new Promise(() => setInterval(() => {}, 1000)); };
+}
 if (args.dieAt) hooks.onStep = (step) => { if (step === args.dieAt) { say("dying at " + step); process.kill(process.pid, "SIGKILL"); } };
 if (args.op === "snapshot") await m.snapshotDelta({ ...args.opts, ...hooks });
+else if (args.op === "precopy") await m.precopyDelta({ ...args.opts, ...hooks });
 else await m.restoreDelta({ ...args.opts, ...hooks });
 say("done");
 `;
@@ -59,16 +64,24 @@ function startChild(script: string, args: object): { child: ResultPromise<typeof
   return { child, line };
 }
 
-/** Waits until cp has put at least one entry into `partialRoot`, then freezes it; returns how much it had copied. */
-async function freezeCopyMidway(cpPid: number, partialRoot: string): Promise<number> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const entries = await readdir(partialRoot).catch(() => []);
-    if (entries.length > 0) break;
-    if (Date.now() > deadline) throw new Error(`cp never wrote into ${partialRoot}`);
-    await new Promise((r) => setTimeout(r, 1));
+/** Files prcopy writes before it stops itself (the `stopCopyAfter` hook): a known point in the middle of a copy. */
+const STOP_AFTER = 100;
+
+/**
+ * Freezes the copy in the middle and returns how much it had copied: prcopy stops itself after
+ * {@link STOP_AFTER} files; cp is stopped once it has put an entry into `partialRoot`.
+ */
+async function freezeCopyMidway(pid: number, partialRoot: string): Promise<number> {
+  if ((await readFile(`/proc/${pid}/comm`, "utf8")).trim() === "prcopy") {
+    await waitUntilStopped(pid);
+  } else {
+    const deadline = Date.now() + 60_000;
+    while ((await readdir(partialRoot).catch(() => [])).length === 0) {
+      if (Date.now() > deadline) throw new Error(`cp never wrote into ${partialRoot}`);
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    process.kill(pid, "SIGSTOP");
   }
-  process.kill(cpPid, "SIGSTOP");
   return (await treeUsage(partialRoot)).files;
 }
 
@@ -106,7 +119,7 @@ describe("crash safety (real filesystem, root, kill -9)", () => {
   it("a cp killed mid-snapshot leaves nothing behind, and the next snapshot succeeds", async () => {
     let copied = 0;
     const attempt = snapshotDelta({
-      deltaDir: delta, snapshotsDir: snaps, id: "s-killed-cp",
+      deltaDir: delta, snapshotsDir: snaps, id: "s-killed-cp", stopCopyAfter: STOP_AFTER,
       onCopyStart: async (pid) => {
         copied = await freezeCopyMidway(pid, join(snaps, ".tmp-s-killed-cp", "delta"));
         process.kill(pid, "SIGKILL");
@@ -121,7 +134,9 @@ describe("crash safety (real filesystem, root, kill -9)", () => {
   });
 
   it("a process killed mid-snapshot leaves a temp dir that is never listed and is cleared by the next snapshot", async () => {
-    const { child, line } = startChild(script, { op: "snapshot", stopInCopy: true, opts: { deltaDir: delta, snapshotsDir: snaps, id: "s-crash" } });
+    // Files unchanged since the last snapshot are hard-links to it: change enough that the copy has work to do.
+    for (let f = 0; f < 2 * STOP_AFTER; f += 1) await writeFile(join(delta, "bulk", `d${5 + (f % 2)}`, `f${f >> 1}`), `changed ${f}`);
+    const { child, line } = startChild(script, { op: "snapshot", stopInCopy: true, stopAfter: STOP_AFTER, opts: { deltaDir: delta, snapshotsDir: snaps, id: "s-crash" } });
     const cpPid = Number(await line("cp-pid "));
     const copied = await freezeCopyMidway(cpPid, join(snaps, ".tmp-s-crash", "delta"));
     child.kill("SIGKILL");
@@ -135,6 +150,46 @@ describe("crash safety (real filesystem, root, kill -9)", () => {
     const info = await snapshotDelta({ deltaDir: delta, snapshotsDir: snaps, id: "s-crash" });
     expect(await compareTrees(delta, snapshotTree(info))).toEqual([]);
     expect((await readdir(snaps)).sort()).toEqual(["s-crash", "s-killed-cp"]);
+  });
+
+  describe("pre-copy and catch-up", () => {
+    const psnaps = (): string => join(root, "precopy-snapshots");
+
+    it("a process killed mid-pre-copy leaves nothing listed, and the catch-up after it still takes an exact snapshot", async () => {
+      const { child, line } = startChild(script, { op: "precopy", stopInCopy: true, stopAfter: STOP_AFTER, opts: { deltaDir: delta, snapshotsDir: psnaps(), id: "p1" } });
+      const pid = Number(await line("cp-pid "));
+      expect(await freezeCopyMidway(pid, join(psnaps(), ".tmp-p1", "delta"))).toBeLessThan(full);
+      child.kill("SIGKILL");
+      process.kill(pid, "SIGKILL");
+      expect((await child).signal).toBe("SIGKILL");
+      expect(await listSnapshots(psnaps())).toEqual([]);
+      expect(await readdir(join(psnaps(), ".tmp-p1"))).not.toContain("manifest");
+      // The container went on writing until it was stopped.
+      await writeFile(join(delta, "bulk/d0/f1"), "written after the crash");
+      const info = await snapshotDelta({ deltaDir: delta, snapshotsDir: psnaps(), id: "p1" });
+      expect(await compareTrees(delta, snapshotTree(info))).toEqual([]);
+      expect(await readdir(psnaps())).toEqual(["p1"]);
+    });
+
+    it("a process killed mid-catch-up leaves nothing listed, and the next try takes an exact snapshot sharing what did not change", async () => {
+      expect(await precopyDelta({ deltaDir: delta, snapshotsDir: psnaps(), id: "p2" })).toMatchObject({ linked: expect.any(Number) });
+      // More than STOP_AFTER files change after the pre-copy, as in a busy container before it stops.
+      for (let d = 0; d < 3; d += 1) for (let f = 0; f < 100; f += 1) await writeFile(join(delta, "bulk", `d${d}`, `f${f}`), `rewritten ${d}/${f}`);
+      await rm(join(delta, "bulk/d4"), { recursive: true });
+      const { child, line } = startChild(script, { op: "snapshot", stopInCopy: true, stopAfter: STOP_AFTER, opts: { deltaDir: delta, snapshotsDir: psnaps(), id: "p2" } });
+      const pid = Number(await line("cp-pid "));
+      await freezeCopyMidway(pid, join(psnaps(), ".tmp-p2", "delta"));
+      child.kill("SIGKILL");
+      process.kill(pid, "SIGKILL");
+      expect((await child).signal).toBe("SIGKILL");
+      expect((await listSnapshots(psnaps())).map((s) => s.id)).toEqual(["p1"]);
+
+      const info = await snapshotDelta({ deltaDir: delta, snapshotsDir: psnaps(), id: "p2" });
+      expect(await compareTrees(delta, snapshotTree(info))).toEqual([]);
+      const ino = async (snapshot: string, rel: string): Promise<number> => (await lstat(join(psnaps(), snapshot, "delta", rel))).ino;
+      expect(await ino("p2", "bulk/d9/f0")).toBe(await ino("p1", "bulk/d9/f0"));
+      expect(await ino("p2", "bulk/d0/f0")).not.toBe(await ino("p1", "bulk/d0/f0"));
+    });
   });
 
   describe("restore", () => {
@@ -165,7 +220,7 @@ describe("crash safety (real filesystem, root, kill -9)", () => {
       await breakDelta("cp-killed");
       const paths = restorePaths(delta, snap.id);
       const attempt = restoreDelta({
-        snapshot: snap, deltaDir: delta,
+        snapshot: snap, deltaDir: delta, stopCopyAfter: STOP_AFTER,
         onCopyStart: async (pid) => {
           await freezeCopyMidway(pid, paths.partial);
           process.kill(pid, "SIGKILL");
@@ -181,7 +236,7 @@ describe("crash safety (real filesystem, root, kill -9)", () => {
     it.each(["copying", "copied", "moved-aside", "moved-in"] as const)("a process killed at %s never loses the old delta, and running restore again finishes the job", async (at) => {
       await breakDelta(at);
       const paths = restorePaths(delta, snap.id);
-      const { child, line } = startChild(script, { op: "restore", stopInCopy: at === "copying", ...(at === "copying" ? {} : { dieAt: at }), opts: { snapshot: snap.path, deltaDir: delta } });
+      const { child, line } = startChild(script, { op: "restore", stopInCopy: at === "copying", stopAfter: STOP_AFTER, ...(at === "copying" ? {} : { dieAt: at }), opts: { snapshot: snap.path, deltaDir: delta } });
       if (at === "copying") {
         const cpPid = Number(await line("cp-pid "));
         expect(await freezeCopyMidway(cpPid, paths.partial)).toBeLessThan(full);

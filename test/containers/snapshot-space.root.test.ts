@@ -1,9 +1,11 @@
-import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { listSnapshots, restoreDelta, snapshotDelta, snapshotTree } from "../../src/containers/snapshot.js";
+import { listSnapshots, precopyDelta, restoreDelta, snapshotDelta, snapshotTree } from "../../src/containers/snapshot.js";
 import { copyTree } from "../../src/containers/snapshot-copy.js";
+import { freeSpace } from "../../src/containers/disk-space.js";
+import { waitUntilStopped } from "../helpers/process-state.js";
 import { compareTrees, patternBytes } from "../helpers/tree-compare.js";
 
 const MiB = 1 << 20;
@@ -73,14 +75,16 @@ describe("free space (real tmpfs mounts, root)", () => {
 
   it("cleans up when the disk fills up during the copy anyway", async () => {
     const fs = await smallFs("race", "size=16m");
-    const delta = await deltaOf("race-delta", { "ten.bin": patternBytes(10 * MiB, "ten") });
+    const files: Record<string, Buffer> = {};
+    for (let i = 0; i < 20; i += 1) files[`f${i}.bin`] = patternBytes(MiB / 2, `part${i}`);
+    const delta = await deltaOf("race-delta", files);
     const snaps = join(fs, "snapshots");
     const attempt = snapshotDelta({
-      deltaDir: delta, snapshotsDir: snaps, id: "s1", margin: { bytes: 0, inodes: 0 },
+      deltaDir: delta, snapshotsDir: snaps, id: "s1", margin: { bytes: 0, inodes: 0 }, stopCopyAfter: 2,
       onCopyStart: async (pid) => {
-        // Someone else takes the space after the check passed.
-        process.kill(pid, "SIGSTOP");
-        await writeFile(join(fs, "filler"), Buffer.alloc(10 * MiB, 1));
+        // Someone else takes the space after the check passed (prcopy stops itself after 2 files).
+        await waitUntilStopped(pid);
+        await writeFile(join(fs, "filler"), Buffer.alloc(freeSpace(fs).availableBytes, 1)).catch(() => undefined);
         process.kill(pid, "SIGCONT");
       },
     });
@@ -114,5 +118,29 @@ describe("free space (real tmpfs mounts, root)", () => {
     await expect(restoreDelta({ snapshot: info, deltaDir: delta })).rejects.toMatchObject({ code: "SNAPSHOT_FAILED", message: expect.stringContaining("is a mount point") });
     expect(await readdir(delta)).toEqual(["current"]);
     expect(await readdir(join(root, "mp"))).toEqual(["delta0"]);
+  });
+  it("counts only what a snapshot really writes: files unchanged since the previous snapshot are hard-links to it", async () => {
+    const fs = await smallFs("shared", "size=24m");
+    const delta = join(fs, "delta0");
+    await mkdir(delta);
+    await writeFile(join(delta, "cache.bin"), patternBytes(8 * MiB, "cache"));
+    await writeFile(join(delta, "small"), "v1\n");
+    // Older than prcopy's racy window, as a real delta's files are.
+    await new Promise((r) => setTimeout(r, 200));
+    const snaps = join(fs, "snapshots");
+    const margin = { bytes: MiB, inodes: 16 };
+    const first = await snapshotDelta({ deltaDir: delta, snapshotsDir: snaps, id: "s1", margin });
+    // Less than a second full copy plus the margin is left: only the changed file is copied.
+    await writeFile(join(delta, "small"), "v2\n");
+    const second = await snapshotDelta({ deltaDir: delta, snapshotsDir: snaps, id: "s2", margin });
+    expect(await compareTrees(delta, snapshotTree(second))).toEqual([]);
+    expect((await stat(join(snapshotTree(second), "cache.bin"))).ino).toBe((await stat(join(snapshotTree(first), "cache.bin"))).ino);
+    // A changed big file must be copied, which does not fit: refused before the container is touched.
+    await writeFile(join(delta, "cache.bin"), patternBytes(8 * MiB, "cache v2"));
+    await expect(precopyDelta({ deltaDir: delta, snapshotsDir: snaps, id: "s3", margin })).rejects.toMatchObject({
+      code: "SNAPSHOT_FAILED",
+      message: expect.stringMatching(/pre-copy of .* refused: .* needs 9\.0 MiB \(8\.0 MiB of data \+ 1\.0 MiB margin\) but only/),
+    });
+    expect((await listSnapshots(snaps)).map((s) => s.id)).toEqual(["s1", "s2"]);
   });
 });

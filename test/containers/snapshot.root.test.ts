@@ -1,7 +1,7 @@
-import { appendFile, chmod, chown, lchown, mkdir, mkdtemp, readdir, rename, rm, symlink, unlink, writeFile, open } from "node:fs/promises";
+import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { execa } from "execa";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   latestSnapshot,
   listSnapshots,
@@ -12,54 +12,11 @@ import {
   snapshotTree,
 } from "../../src/containers/snapshot.js";
 import { isPatchrollError } from "../../src/errors/patchroll-error.js";
-import { buildOverlayDelta, compareTrees, setXattr } from "../helpers/tree-compare.js";
-
-/** Everything a container (or a bad patch) could do to its delta. */
-async function modifyHeavily(d: string): Promise<void> {
-  await unlink(join(d, "etc/shadow"));
-  await writeFile(join(d, "etc/shadow"), "root:$6$copied-up:19000::::::\n");
-  await setXattr(join(d, "etc/opaque.d"), "trusted.overlay.opaque", "n");
-  await setXattr(join(d, "usr/lib/renamed"), "trusted.overlay.redirect", "/usr/lib/elsewhere");
-  await setXattr(d, "user.root", "changed");
-  await setXattr(join(d, "var/empty"), "trusted.overlay.opaque", "y");
-  await unlink(join(d, "bin/tool-link"));
-  await appendFile(join(d, "bin/tool"), "patched");
-  await chmod(join(d, "bin/tool"), 0o755);
-  await chown(join(d, "bin/sgid"), 1000, 1000);
-  await chmod(join(d, "tmp"), 0o755);
-  const fh = await open(join(d, "var/sparse.img"), "r+");
-  await fh.write(Buffer.alloc(4 << 20, 7), 0, 4 << 20, 10 << 20);
-  await fh.close();
-  await unlink(join(d, "lib/libfoo.so"));
-  await symlink("libfoo.so.2", join(d, "lib/libfoo.so"));
-  await unlink(join(d, "lib/dangling"));
-  await lchown(join(d, "lib/absolute"), 0, 0);
-  await unlink(join(d, "run/initctl"));
-  await mkdir(join(d, "run/initctl"));
-  await rename(join(d, "odd"), join(d, "odd2"));
-  await rm(join(d, "home/alice"), { recursive: true });
-  await rm(join(d, "var/empty-opaque"), { recursive: true });
-  await mkdir(join(d, "var/lib/dpkg"), { recursive: true });
-  await writeFile(join(d, "var/lib/dpkg/status"), "Package: shadowing\n");
-  await execa("mknod", [join(d, "usr/lib/renamed/libx.so.old"), "c", "0", "0"]);
-}
+import { buildOverlayDelta, compareTrees, fixtureContainers, modifyHeavily } from "../helpers/tree-compare.js";
 
 describe("snapshotDelta / restoreDelta (real filesystem, root)", () => {
-  let root: string;
-  beforeAll(async () => {
-    root = await mkdtemp("/var/tmp/patchroll-test-snap-");
-  });
-  afterAll(async () => {
-    await rm(root, { recursive: true, force: true });
-  });
-
-  async function container(name: string): Promise<{ dir: string; delta: string; snaps: string }> {
-    const dir = join(root, name);
-    await mkdir(dir);
-    const delta = join(dir, "delta0");
-    await buildOverlayDelta(delta);
-    return { dir, delta, snaps: join(dir, "snapshots") };
-  }
+  const fixture = fixtureContainers("patchroll-test-snap-");
+  const container = fixture.container;
 
   it("restores a heavily changed delta exactly, and the overlay sees the whiteouts, opaque and redirect dirs again", async () => {
     const c = await container("roundtrip");
@@ -122,7 +79,7 @@ describe("snapshotDelta / restoreDelta (real filesystem, root)", () => {
   it("refuses an id taken by another delta, a half-made dir in its place, bad ids and nested dirs", async () => {
     const a = await container("clash-a");
     const b = await container("clash-b");
-    const snaps = join(root, "shared-snaps");
+    const snaps = join(fixture.root(), "shared-snaps");
     await snapshotDelta({ deltaDir: a.delta, snapshotsDir: snaps, id: "same" });
     const codeOf = async (p: Promise<unknown>): Promise<string | undefined> => p.then(() => undefined, (e: unknown) => (isPatchrollError(e) ? e.code : String(e)));
     expect(await codeOf(snapshotDelta({ deltaDir: b.delta, snapshotsDir: snaps, id: "same" }))).toBe("SNAPSHOT_FAILED");
@@ -130,7 +87,7 @@ describe("snapshotDelta / restoreDelta (real filesystem, root)", () => {
     expect(await codeOf(snapshotDelta({ deltaDir: a.delta, snapshotsDir: snaps, id: "half" }))).toBe("SNAPSHOT_FAILED");
     expect(await codeOf(snapshotDelta({ deltaDir: a.delta, snapshotsDir: snaps, id: "../escape" }))).toBe("USAGE");
     expect(await codeOf(snapshotDelta({ deltaDir: a.delta, snapshotsDir: join(a.delta, "snaps"), id: "in" }))).toBe("USAGE");
-    expect(await codeOf(snapshotDelta({ deltaDir: join(root, "missing"), snapshotsDir: snaps, id: "m" }))).toBe("SNAPSHOT_FAILED");
+    expect(await codeOf(snapshotDelta({ deltaDir: join(fixture.root(), "missing"), snapshotsDir: snaps, id: "m" }))).toBe("SNAPSHOT_FAILED");
     expect(await codeOf(restoreDelta({ snapshot: join(snaps, "half"), deltaDir: a.delta }))).toBe("SNAPSHOT_FAILED");
     expect((await listSnapshots(snaps)).map((s) => s.id)).toEqual(["same"]);
   });
@@ -144,7 +101,7 @@ describe("snapshotDelta / restoreDelta (real filesystem, root)", () => {
     expect(await latestSnapshot(c.snaps)).toBeUndefined();
     await snapshotDelta({ deltaDir: c.delta, snapshotsDir: c.snaps, id: "good" });
     expect((await readdir(c.snaps)).sort()).toEqual(["good", "no-meta"]);
-    expect(await listSnapshots(join(root, "no-such-dir"))).toEqual([]);
+    expect(await listSnapshots(join(fixture.root(), "no-such-dir"))).toEqual([]);
   });
 
   it("keeps the newest snapshots when pruning, and never all of them", async () => {

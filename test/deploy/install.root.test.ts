@@ -50,7 +50,7 @@ describe("deploy/install.sh into a staging root", () => {
 
   it("puts the program, its pinned Node.js and production libraries only under one prefix", async () => {
     const p = join(destdir, PREFIX);
-    for (const f of ["dist/src/cli/run.js", "dist/workers/finish-run.js", "dist/native/prspawn", "bin/patchroll", "hooks/apt-pre-install-pkgs", "hooks/apt-post-invoke", "hooks/hook-lib.sh", "hooks/apt-pre-install-pkgs.sh", "package.json", "docs/configuration.md", "node_modules/node/bin/node", "node_modules/bullmq/package.json", "node_modules/zod/package.json"]) {
+    for (const f of ["dist/src/cli/run.js", "dist/workers/finish-run.js", "dist/native/prspawn", "dist/native/prcopy", "bin/patchroll", "hooks/apt-pre-install-pkgs", "hooks/apt-post-invoke", "hooks/hook-lib.sh", "hooks/apt-pre-install-pkgs.sh", "package.json", "docs/configuration.md", "node_modules/node/bin/node", "node_modules/bullmq/package.json", "node_modules/zod/package.json"]) {
       expect(existsSync(join(p, f)), f).toBe(true);
     }
     for (const dev of ["vitest", "typescript", "fast-check", "testcontainers", "playwright-core", "@types/node"]) {

@@ -1,7 +1,9 @@
 import { createHash } from "node:crypto";
-import { chmod, chown, lchown, link, lstat, lutimes, mkdir, open, readdir, readlink, symlink, truncate, writeFile } from "node:fs/promises";
+import { appendFile, chmod, chown, lchown, link, lstat, lutimes, mkdir, mkdtemp, open, readdir, readlink, rename, rm, symlink, truncate, unlink, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import type { BigIntStats } from "node:fs";
 import { execa } from "execa";
+import { afterAll, beforeAll } from "vitest";
 
 /**
  * Compares two directory trees byte for byte and attribute for attribute, the way an overlay would see
@@ -277,4 +279,57 @@ async function setTimesDeep(dir: Buffer, base: number): Promise<void> {
     await lutimes(path, t, t);
   };
   await visit(dir);
+}
+
+/** Everything a container (or a bad patch) could do to its delta. */
+export async function modifyHeavily(d: string): Promise<void> {
+  await unlink(join(d, "etc/shadow"));
+  await writeFile(join(d, "etc/shadow"), "root:$6$copied-up:19000::::::\n");
+  await setXattr(join(d, "etc/opaque.d"), "trusted.overlay.opaque", "n");
+  await setXattr(join(d, "usr/lib/renamed"), "trusted.overlay.redirect", "/usr/lib/elsewhere");
+  await setXattr(d, "user.root", "changed");
+  await setXattr(join(d, "var/empty"), "trusted.overlay.opaque", "y");
+  await unlink(join(d, "bin/tool-link"));
+  await appendFile(join(d, "bin/tool"), "patched");
+  await chmod(join(d, "bin/tool"), 0o755);
+  await chown(join(d, "bin/sgid"), 1000, 1000);
+  await chmod(join(d, "tmp"), 0o755);
+  const fh = await open(join(d, "var/sparse.img"), "r+");
+  await fh.write(Buffer.alloc(4 << 20, 7), 0, 4 << 20, 10 << 20);
+  await fh.close();
+  await unlink(join(d, "lib/libfoo.so"));
+  await symlink("libfoo.so.2", join(d, "lib/libfoo.so"));
+  await unlink(join(d, "lib/dangling"));
+  await lchown(join(d, "lib/absolute"), 0, 0);
+  await unlink(join(d, "run/initctl"));
+  await mkdir(join(d, "run/initctl"));
+  await rename(join(d, "odd"), join(d, "odd2"));
+  await rm(join(d, "home/alice"), { recursive: true });
+  await rm(join(d, "var/empty-opaque"), { recursive: true });
+  await mkdir(join(d, "var/lib/dpkg"), { recursive: true });
+  await writeFile(join(d, "var/lib/dpkg/status"), "Package: shadowing\n");
+  await execa("mknod", [join(d, "usr/lib/renamed/libx.so.old"), "c", "0", "0"]);
+}
+
+/**
+ * A scratch dir under /var/tmp for the tests of one `describe` (made before them, removed after them) and a
+ * way to make containers in it: `<root>/<name>/delta0` holds the overlay fixture ({@link buildOverlayDelta}),
+ * `<root>/<name>/snapshots` is where its snapshots go.
+ */
+export function fixtureContainers(prefix: string): { root: () => string; container: (name: string) => Promise<{ dir: string; delta: string; snaps: string }> } {
+  let root = "";
+  beforeAll(async () => {
+    root = await mkdtemp(`/var/tmp/${prefix}`);
+  });
+  afterAll(async () => {
+    if (root !== "") await rm(root, { recursive: true, force: true });
+  });
+  const container = async (name: string): Promise<{ dir: string; delta: string; snaps: string }> => {
+    const dir = join(root, name);
+    await mkdir(dir);
+    const delta = join(dir, "delta0");
+    await buildOverlayDelta(delta);
+    return { dir, delta, snaps: join(dir, "snapshots") };
+  };
+  return { root: () => root, container };
 }

@@ -9,7 +9,7 @@ import { freePort } from "../helpers/redis-server.js";
 import { rolloutHarness, type RolloutHarness } from "../helpers/rollout-harness.js";
 
 const BIN = new URL("../../bin/patchroll", import.meta.url).pathname;
-const RESTART_STEPS = ["stop", "snapshot", "start", "health", "verify"];
+const RESTART_STEPS = ["precopy", "stop", "snapshot", "start", "health", "verify"];
 const ROLLBACK_STEPS = ["rollback.stop", "rollback.restore", "rollback.pin", "rollback.start", "rollback.health"];
 
 /**
