@@ -15,6 +15,8 @@ import { connectRedis, usesEmbeddedRedis } from "../queue/connection.js";
 import { closeQueues, openQueues, type Queues } from "../queue/queues.js";
 import { RedisSupervisor } from "../queue/redis-supervisor.js";
 import { RolloutStore } from "../rollout/rollout-store.js";
+import { fleetEnabled } from "../fleet/fleet-mode.js";
+import { Heartbeat } from "../fleet/heartbeat.js";
 import { closeWorkers, startWorkers } from "../../workers/start-workers.js";
 import { takeSpoolRecord } from "../../workers/finish-run.js";
 import type { WorkerContext } from "../../workers/context.js";
@@ -40,6 +42,8 @@ export class Daemon {
   /** The unattended-upgrades log watcher and dpkg.log reconciliation, once started. */
   intake: IntakeSources | undefined;
   private dashboard: { url: string; close(): Promise<void> } | undefined;
+  /** Fleet mode only (`fleet.enabled`): the host's heartbeat on the shared Redis. */
+  private heartbeat: Heartbeat | undefined;
 
   constructor(
     readonly config: Config,
@@ -49,6 +53,7 @@ export class Daemon {
 
   async start(): Promise<void> {
     const { config, logger } = this;
+    const fleet = fleetEnabled(config);
     await this.prepareContainers();
     if (usesEmbeddedRedis(config)) {
       this.supervisor = new RedisSupervisor({ stateDir: config.stateDir, binary: config.redis.serverBinary, logger });
@@ -81,6 +86,10 @@ export class Daemon {
     await ingest.start();
     this.intake = new IntakeSources({ config, logger, redis: producer, events: producerEvents, rollouts: producerQueues.rollouts, spoolDrained: () => ingest.drained(), spoolBacklog: () => ingest.backlog() });
     await this.intake.start();
+    if (fleet) {
+      this.heartbeat = new Heartbeat({ config, redis: producer, events: producerEvents, rollouts: new RolloutStore(producer, config), driver: ctx.driver, logger });
+      await this.heartbeat.start();
+    }
     if (config.http.enabled) {
       // Loaded here, not at the top: every CLI command imports this module and must not pay for fastify.
       const { startDashboard } = await import("../http/dashboard.js");
@@ -117,6 +126,7 @@ export class Daemon {
     await this.intake?.stop();
     await this.ingest?.stop();
     await closeWorkers(this.workers, graceMs);
+    await this.heartbeat?.stop();
     for (const q of [this.queues, this.producerQueues]) if (q !== undefined) await closeQueues(q);
     this.redis?.disconnect();
     this.producer?.disconnect();

@@ -1,0 +1,59 @@
+import type { Command } from "commander";
+import type { Config } from "../../config/schema.js";
+import { PatchrollError } from "../../errors/patchroll-error.js";
+import { fleetEnabled } from "../../fleet/fleet-mode.js";
+import { type CliContext, configFor, wantsJson } from "../context.js";
+import { EXIT } from "../exit-codes.js";
+import { json } from "../output.js";
+import { operatorName } from "./rollouts-control.js";
+import { withRedis } from "../with-redis.js";
+
+/** The configuration, refused unless it takes part in a fleet (the commands read the shared Redis). */
+function fleetConfig(cmd: Command, ctx: CliContext): Config {
+  const { config } = configFor(cmd, ctx);
+  if (!fleetEnabled(config)) throw new PatchrollError("CONFIG_INVALID", "fleet commands need fleet.enabled: true and the fleet's shared Redis (redis.url or redis.sentinel); e.g. --set fleet.enabled=true --redis-url redis://fleet-redis:6379");
+  return config;
+}
+
+/** `--why` must say something: it is journaled. */
+function why(text: string): string {
+  if (text.trim() === "") throw new PatchrollError("USAGE", "--why must say why (it is journaled with your login name)");
+  return text;
+}
+
+/** `patchroll fleet hosts|forget`: the hosts sharing this Redis. */
+export function registerFleet(program: Command, ctx: CliContext): void {
+  const fleet = program.command("fleet").description("the fleet: hosts sharing one Redis (fleet.enabled)");
+  fleet
+    .command("hosts")
+    .description("every registered host: up, stopped or lost (with its last word), its containers, rollout, exposure, last apt event")
+    .action(async (_opts: unknown, cmd: Command) => {
+      const config = fleetConfig(cmd, ctx);
+      const { FleetRegistry, redisNowMs } = await import("../../fleet/registry.js");
+      const doc = await withRedis(config, async (redis) => {
+        const hosts = await new FleetRegistry(redis, config).list(config.fleet.lostAfterMs);
+        return { v: 1 as const, at: new Date(await redisNowMs(redis)).toISOString(), hosts };
+      });
+      if (doc.hosts.some((h) => h.status === "lost")) ctx.exitCode = EXIT.FINDINGS;
+      if (wantsJson(cmd)) return ctx.output.out(json(doc));
+      const { renderHosts } = await import("../../fleet/render-hosts.js");
+      ctx.output.out(renderHosts(doc));
+    });
+  fleet
+    .command("forget <host>")
+    .description("remove a host from the registry (decommissioned); a daemon still running there registers again")
+    .requiredOption("--why <text>", "why, in your words: journaled with your login name")
+    .action(async (host: string, opts: { why: string }, cmd: Command) => {
+      const config = fleetConfig(cmd, ctx);
+      const [{ FleetRegistry }, { recordFleetAction }] = await Promise.all([import("../../fleet/registry.js"), import("../../fleet/fleet-actions.js")]);
+      const forgotten = await withRedis(config, async (redis) => {
+        const registry = new FleetRegistry(redis, config);
+        if (!(await registry.list(config.fleet.lostAfterMs)).some((h) => h.host === host)) return false;
+        await recordFleetAction(redis, config, { action: "forget", who: operatorName(ctx.env), why: why(opts.why), subject: host });
+        return registry.forget(host);
+      });
+      if (!forgotten) throw new PatchrollError("NOT_FOUND", `host ${host} is not registered in this fleet; see patchroll fleet hosts`);
+      if (wantsJson(cmd)) return ctx.output.out(json({ host, forgotten }));
+      ctx.output.out(`host ${host} forgotten (journaled with your name and reason)`);
+    });
+}

@@ -1,0 +1,119 @@
+import type { Redis } from "ioredis";
+import type { Config } from "../config/schema.js";
+import type { ContainerDriver } from "../containers/driver.js";
+import type { EventStore } from "../intake/event-store.js";
+import type { Logger } from "../log/logger.js";
+import type { RolloutStore } from "../rollout/rollout-store.js";
+import { containerStates } from "../status/container-states.js";
+import { oldestExposure } from "../status/exposure.js";
+import { activeRollouts } from "../status/open-halted.js";
+import type { HostRecord } from "./host-record.js";
+import { patchrollVersion } from "./patchroll-version.js";
+import { FleetRegistry } from "./registry.js";
+
+export interface HeartbeatOptions {
+  config: Config;
+  redis: Redis;
+  events: EventStore;
+  rollouts: RolloutStore;
+  driver: ContainerDriver;
+  logger: Logger;
+}
+
+/**
+ * The daemon's membership of the fleet: a heartbeat every `fleet.heartbeatMs` with the host's record.
+ * An unchanged record is not sent again (the heartbeat then costs one small script call); the container
+ * counts and exposure are measured every `fleet.summaryEveryMs`. A clean stop sends the last word
+ * (`state: stopped`). Redis being away only logs: heartbeats resume when it is back.
+ */
+export class Heartbeat {
+  private readonly registry: FleetRegistry;
+  private readonly startedAt = new Date().toISOString();
+  private timer: NodeJS.Timeout | undefined;
+  private beating: Promise<void> = Promise.resolve();
+  private sent: string | undefined;
+  private summary: Pick<HostRecord, "containers" | "exposure"> = { containers: null, exposure: null };
+  private measuredAt = 0;
+
+  constructor(private readonly o: HeartbeatOptions) {
+    this.registry = new FleetRegistry(o.redis, o.config);
+  }
+
+  async start(): Promise<void> {
+    await this.beat("up");
+    const every = this.o.config.fleet.heartbeatMs;
+    const tick = () => {
+      this.beating = this.beat("up").finally(() => {
+        if (this.timer !== undefined) this.timer = setTimeout(tick, every);
+      });
+    };
+    this.timer = setTimeout(tick, every);
+  }
+
+  /** Stops beating and leaves the last word: `stopped`, with the record as it was. */
+  async stop(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.beating;
+    await this.beat("stopped");
+  }
+
+  private async beat(state: HostRecord["state"]): Promise<void> {
+    try {
+      const record = await this.record(state);
+      const text = JSON.stringify(record);
+      const changed = text !== this.sent;
+      if (!(await this.registry.heartbeat(this.o.config.hostId, changed ? record : undefined))) {
+        await this.registry.heartbeat(this.o.config.hostId, record); // forgotten meanwhile: register again
+      }
+      this.sent = text;
+    } catch (err) {
+      this.o.logger.warn({ err: (err as Error).message }, "fleet heartbeat failed; the next one tries again");
+    }
+  }
+
+  private async record(state: HostRecord["state"]): Promise<HostRecord> {
+    const { config } = this.o;
+    if (Date.now() - this.measuredAt >= config.fleet.summaryEveryMs) await this.measure();
+    const [recent, events] = await Promise.all([this.o.rollouts.list(10), this.o.events.listEvents(1)]);
+    const active = activeRollouts(recent)[0];
+    const last = events[0];
+    return {
+      v: 1,
+      host: config.hostId,
+      version: patchrollVersion(),
+      startedAt: this.startedAt,
+      state,
+      ...this.summary,
+      rollout: active === undefined ? null : {
+        id: active.id,
+        status: active.status,
+        ...(active.batch !== undefined ? { batch: active.batch } : {}),
+        ...(active.batches !== undefined ? { batches: active.batches } : {}),
+        packages: active.packages,
+        ...(active.waitReason !== undefined ? { waitReason: active.waitReason } : {}),
+      },
+      lastAptEvent: last === undefined ? null : { id: last.id, time: last.time, packages: last.packages.map((p) => `${p.name}=${p.to ?? "(removed)"}`) },
+    };
+  }
+
+  /** Container counts and the oldest exposure: a read-only scan, so not at every heartbeat. */
+  private async measure(): Promise<void> {
+    this.measuredAt = Date.now();
+    try {
+      const states = (await containerStates(this.o.config, { driver: this.o.driver })).filter((s) => s.managed);
+      const worst = oldestExposure(states.map((s) => s.exposure));
+      this.summary = {
+        containers: {
+          managed: states.length,
+          stale: states.filter((s) => s.verdict === "stale").length,
+          shadowed: states.filter((s) => s.verdict === "shadowed").length,
+          pinned: states.filter((s) => s.pin !== undefined).length,
+        },
+        exposure: worst === undefined ? null : { container: worst.container, since: worst.since, ...(worst.package !== undefined ? { package: worst.package } : {}) },
+      };
+    } catch (err) {
+      this.o.logger.warn({ err: (err as Error).message }, "fleet heartbeat: could not measure the containers");
+    }
+  }
+}
