@@ -20,6 +20,7 @@ import { MaintenanceWindows } from "../src/rollout/windows.js";
 import type { WorkerContext } from "./context.js";
 import { jobIdPart, type Queues } from "../src/queue/queues.js";
 import { queueNotice } from "./notify.js";
+import { versionsOf } from "../src/fleet/fleet-rollout.js";
 
 /** `rollouts` job: restart the containers an event affects, batch by batch. */
 export const ROLLOUT_JOB = "rollout";
@@ -116,7 +117,9 @@ export async function handleRollout(job: Job, ctx: WorkerContext, token?: string
     ...(ctx.checkpoint !== undefined ? { checkpoint: ctx.checkpoint } : {}),
   };
   const windows = new MaintenanceWindows(config.rollout.windows);
-  const gate = controlGate({ redis: ctx.redis, config, rolloutId, windows, approveAfter: config.rollout.approveAfter, ...(signal !== undefined ? { signal } : {}) });
+  const controls = controlGate({ redis: ctx.redis, config, rolloutId, windows, approveAfter: config.rollout.approveAfter, ...(signal !== undefined ? { signal } : {}) });
+  const fleet = ctx.fleet?.rollout(rolloutId, versionsOf(combined, packages), journal);
+  const gate = fleet?.gate(controls, signal) ?? controls;
   const forgiven = before.retried !== undefined ? [...before.finished.values()].filter(isFailure).length : 0;
   let result: RolloutProgress;
   try {
@@ -134,6 +137,7 @@ export async function handleRollout(job: Job, ctx: WorkerContext, token?: string
       onProgress: async (p) => {
         await job.updateProgress({ batch: p.batch, batches: p.batches, done: p.done, total: p.total, failures: p.failures });
         await ctx.rollouts.save({ ...state, ...p, updatedAt: new Date().toISOString() });
+        await fleet?.progress(p);
       },
     });
   } catch (err) {
@@ -148,6 +152,7 @@ export async function handleRollout(job: Job, ctx: WorkerContext, token?: string
     throw new DelayedError();
   }
   windows.close();
+  await fleet?.finished(result);
   journal.close();
   // Old snapshots go once the rollout is over, off the restart path (`snapshots.keep` per container).
   for (const o of result.outcomes) {

@@ -17,6 +17,7 @@ import { RedisSupervisor } from "../queue/redis-supervisor.js";
 import { RolloutStore } from "../rollout/rollout-store.js";
 import { fleetEnabled } from "../fleet/fleet-mode.js";
 import { Heartbeat } from "../fleet/heartbeat.js";
+import { FleetRollouts } from "../fleet/fleet-rollout.js";
 import { closeWorkers, startWorkers } from "../../workers/start-workers.js";
 import { takeSpoolRecord } from "../../workers/finish-run.js";
 import type { WorkerContext } from "../../workers/context.js";
@@ -72,6 +73,7 @@ export class Daemon {
       rollouts: new RolloutStore(this.redis, config),
       driver: this.options.driver ?? new LxcDriver(config.lxc.path),
       ...(this.options.checkpoint !== undefined ? { checkpoint: this.options.checkpoint } : {}),
+      ...(fleet ? { fleet: new FleetRollouts(this.redis, config, logger) } : {}),
     };
     this.workers = startWorkers(ctx);
     // Spool records go through a fail-fast connection: while Redis is away they stay in the spool.

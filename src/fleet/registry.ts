@@ -59,6 +59,13 @@ export class FleetRegistry {
     });
   }
 
+  /** Which of `hosts` were heard from within `lostAfterMs` (a forgotten host is not). */
+  async aliveAmong(hosts: readonly string[], lostAfterMs: number): Promise<Set<string>> {
+    if (hosts.length === 0) return new Set();
+    const [scores, now] = await Promise.all([this.redis.zmscore(this.seenKey, ...hosts), redisNowMs(this.redis)]);
+    return new Set(hosts.filter((_, i) => scores[i] != null && now - Number(scores[i]) <= lostAfterMs));
+  }
+
   /** Removes a host from the registry; false when it was not registered. */
   async forget(host: string): Promise<boolean> {
     const [removed] = (await this.redis.multi().hdel(this.hostsKey, host).zrem(this.seenKey, host).exec()) ?? [];

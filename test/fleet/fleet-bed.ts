@@ -55,7 +55,8 @@ export async function fleetBed(label: string, specs: readonly (readonly HarnessC
   try {
     for (const [i, spec] of specs.entries()) {
       const { fleet, ...rest } = flags(i) as { fleet?: Record<string, unknown> };
-      const h = await rolloutHarness(`${label}${i}`, spec, { redis: { url: redis.url, prefix }, fleet: { enabled: true, heartbeatMs: 200, lostAfterMs: 1500, summaryEveryMs: 200, pollMs: 100, ...fleet }, ...rest });
+      // Host ids that sort in creation order: the waves are cut by id (the fleet has its own Redis).
+      const h = await rolloutHarness(`${label}${i}`, spec, { hostId: `${label}-${i}`, redis: { url: redis.url, prefix }, fleet: { enabled: true, heartbeatMs: 200, lostAfterMs: 1500, summaryEveryMs: 200, pollMs: 100, ...fleet }, ...rest });
       const configFile = join(h.env.root, "config.json");
       // JSON is YAML: the daemon and the CLI read exactly the harness' configuration.
       writeFileSync(configFile, JSON.stringify({ ...h.env.config, log: { level: "warn" }, queue: { lockDurationMs: 2000, stalledIntervalMs: 1000, maxStalledCount: 100 } }));

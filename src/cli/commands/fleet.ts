@@ -21,7 +21,15 @@ function why(text: string): string {
   return text;
 }
 
-/** `patchroll fleet hosts|forget`: the hosts sharing this Redis. */
+/** `PKG=VERSION` from the command line, or a usage error naming it. */
+async function versionArg(text: string) {
+  const { parseVersionKey } = await import("../../fleet/version-state.js");
+  const v = parseVersionKey(text);
+  if (typeof v === "string") throw new PatchrollError("USAGE", v);
+  return v;
+}
+
+/** `patchroll fleet hosts|forget|verdicts|hold|release`: the hosts sharing this Redis and their verdicts. */
 export function registerFleet(program: Command, ctx: CliContext): void {
   const fleet = program.command("fleet").description("the fleet: hosts sharing one Redis (fleet.enabled)");
   fleet
@@ -56,4 +64,42 @@ export function registerFleet(program: Command, ctx: CliContext): void {
       if (wantsJson(cmd)) return ctx.output.out(json({ host, forgotten }));
       ctx.output.out(`host ${host} forgotten (journaled with your name and reason)`);
     });
+  fleet
+    .command("verdicts")
+    .description("every package version the fleet has seen: its waves, hosts, verdict (failed, inconclusive), holds and releases")
+    .action(async (_opts: unknown, cmd: Command) => {
+      const config = fleetConfig(cmd, ctx);
+      const [{ VersionStore }, { versionReport, renderVerdicts }, { redisNowMs }] = await Promise.all([import("../../fleet/version-store.js"), import("../../fleet/verdicts.js"), import("../../fleet/registry.js")]);
+      const doc = await withRedis(config, async (redis) => {
+        const list = await new VersionStore(redis, config).list();
+        return { v: 1 as const, at: new Date(await redisNowMs(redis)).toISOString(), versions: list.map((x) => versionReport(x.view, x.firstSeen)) };
+      });
+      if (doc.versions.some((x) => x.status === "failed" || x.status === "inconclusive" || x.status === "held")) ctx.exitCode = EXIT.FINDINGS;
+      if (wantsJson(cmd)) return ctx.output.out(json(doc));
+      ctx.output.out(renderVerdicts(doc));
+    });
+  for (const action of ["hold", "release"] as const) {
+    fleet
+      .command(`${action} <version>`)
+      .description(action === "hold" ? "hold PKG=VERSION on every host: rollouts bringing it do not start, or stop at their next batch boundary" : "let PKG=VERSION go on: lifts a hold and the failed or inconclusive verdict standing now")
+      .requiredOption("--why <text>", "why, in your words: journaled with your login name on this host and on every host it affects")
+      .action(async (text: string, opts: { why: string }, cmd: Command) => {
+        const config = fleetConfig(cmd, ctx);
+        const v = await versionArg(text);
+        const reason = why(opts.why);
+        const [{ VersionStore }, { recordFleetAction }, { versionStatus }, { versionKey }] = await Promise.all([import("../../fleet/version-store.js"), import("../../fleet/fleet-actions.js"), import("../../fleet/verdicts.js"), import("../../fleet/version-state.js")]);
+        const who = operatorName(ctx.env);
+        const status = await withRedis(config, async (redis) => {
+          const store = new VersionStore(redis, config);
+          if (action === "release" && !["held", "failed", "inconclusive"].includes(versionStatus(await store.read(v)))) {
+            throw new PatchrollError("NOT_FOUND", `${versionKey(v)} is neither held nor failed nor inconclusive: nothing to release (patchroll fleet verdicts)`);
+          }
+          await recordFleetAction(redis, config, { action, who, why: reason, subject: versionKey(v) });
+          await (action === "hold" ? store.hold(v, { who, why: reason }) : store.release(v, { who, why: reason }));
+          return versionStatus(await store.read(v));
+        });
+        if (wantsJson(cmd)) return ctx.output.out(json({ version: versionKey(v), action, who, why: reason, status }));
+        ctx.output.out(`${versionKey(v)}: ${action} recorded (by ${who}); now ${status}. Follow it with: patchroll fleet verdicts`);
+      });
+  }
 }

@@ -1,0 +1,155 @@
+import type { Redis } from "ioredis";
+import type { Config } from "../config/schema.js";
+import type { AptEvent } from "../intake/apt-event.js";
+import type { RolloutJournal } from "../journal/journal.js";
+import type { Logger } from "../log/logger.js";
+import { type GateDecision, type RolloutGate, RolloutReleased, type Wait } from "../rollout/gates.js";
+import type { RolloutProgress } from "../rollout/run-rollout.js";
+import { decideAll, type FleetDecision, decideVersion, judgeRollout } from "./decide.js";
+import { FleetRegistry, redisNowMs } from "./registry.js";
+import { type PackageVersion, versionKey } from "./version-state.js";
+import { VersionStore } from "./version-store.js";
+import { planWaves } from "./waves.js";
+
+/** The versions a rollout brings: each changed package at the version it went to, once. */
+export function versionsOf(event: Pick<AptEvent, "packages">, changed: readonly string[]): PackageVersion[] {
+  const out = new Map<string, PackageVersion>();
+  for (const p of event.packages) if (p.to !== null && changed.includes(p.name)) out.set(versionKey({ pkg: p.name, version: p.to }), { pkg: p.name, version: p.to });
+  return [...out.values()];
+}
+
+/** Fleet mode's part in the rollouts of this host (`WorkerContext.fleet`). */
+export class FleetRollouts {
+  constructor(
+    private readonly redis: Redis,
+    private readonly config: Config,
+    private readonly logger: Logger,
+  ) {}
+
+  /** The fleet's part in one rollout of these versions. */
+  rollout(rolloutId: string, versions: readonly PackageVersion[], journal: RolloutJournal): FleetRollout {
+    return new FleetRollout(this.redis, this.config, this.logger.child({ fleet: true }), rolloutId, versions, journal);
+  }
+}
+
+/**
+ * One rollout in a fleet. Before each batch it asks the fleet, and waits (saying why, in the journal and
+ * the rollout's state) while a version it brings is held, failed or inconclusive somewhere, or its wave is
+ * not open; a hold that comes while it runs stops it at the next batch boundary. It tells the fleet when
+ * it starts restarting, when a container of it failed (at once, so others hold before it even halts), and
+ * how it ended.
+ */
+export class FleetRollout {
+  private readonly store: VersionStore;
+  private readonly registry: FleetRegistry;
+  private joined = false;
+  private running = false;
+  private failedMarked = false;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly config: Config,
+    private readonly logger: Logger,
+    readonly rolloutId: string,
+    readonly versions: readonly PackageVersion[],
+    private readonly journal: RolloutJournal,
+  ) {
+    this.store = new VersionStore(redis, config);
+    this.registry = new FleetRegistry(redis, config);
+  }
+
+  private get host(): string {
+    return this.config.hostId;
+  }
+
+  private async join(): Promise<void> {
+    if (this.joined) return;
+    const waves = async () => {
+      const up = (await this.registry.list(this.config.fleet.lostAfterMs)).filter((h) => h.status === "up").map((h) => h.host);
+      return planWaves([...new Set([...up, this.host])], this.config.fleet.waves, this.config.fleet.canaryHosts);
+    };
+    for (const v of this.versions) await this.store.join(v, this.host, this.rolloutId, waves);
+    this.joined = true;
+    this.journal.append({ type: "fleet.joined", data: { versions: this.versions.map(versionKey) } });
+  }
+
+  /** The fleet's word on every version of this rollout, now. */
+  async decide(): Promise<FleetDecision> {
+    await this.join();
+    const views = await Promise.all(this.versions.map((v) => this.store.read(v)));
+    const hosts = [...new Set(views.flatMap((v) => v.plan?.waves.flat() ?? []))];
+    const [alive, nowMs] = await Promise.all([this.registry.aliveAmong(hosts, this.config.fleet.lostAfterMs), redisNowMs(this.redis)]);
+    return decideAll(views.map((view) => decideVersion({ view, host: this.host, nowMs, alive, bakeMs: this.config.fleet.bakeMs })));
+  }
+
+  /** Waits until the fleet lets this rollout restart containers; says why while it waits. */
+  private async clearance(onWait: (w: Wait) => Promise<void>, signal?: AbortSignal): Promise<void> {
+    let last: FleetDecision | undefined;
+    for (;;) {
+      if (signal?.aborted === true) throw new RolloutReleased(`released: ${String(signal.reason ?? "the worker is stopping")}`);
+      let d: FleetDecision;
+      try {
+        d = await this.decide();
+      } catch (err) {
+        // Without the fleet's word nothing restarts: ask again.
+        d = { go: false, kind: "wave", reason: `waiting for the fleet: its Redis did not answer (${(err as Error).message})` };
+      }
+      if (d.go) {
+        if (last !== undefined && !last.go && last.kind !== "wave") await this.journalReleases();
+        return;
+      }
+      if (last === undefined || last.go || d.reason !== last.reason) await onWait({ status: "waiting", reason: d.reason });
+      last = d;
+      await new Promise((r) => setTimeout(r, this.config.fleet.pollMs));
+    }
+  }
+
+  /** A hold or a verdict this rollout waited on was released: who let it go, and why, in its journal. */
+  private async journalReleases(): Promise<void> {
+    for (const v of this.versions) {
+      const { release } = await this.store.read(v);
+      if (release !== null) this.journal.append({ type: "fleet.released", data: { version: versionKey(v), who: release.who, why: release.why, at: new Date(release.at).toISOString() } });
+    }
+  }
+
+  /** `inner` (the operator's controls, approvals, windows) behind the fleet's word, at every batch boundary. */
+  gate(inner: RolloutGate, signal?: AbortSignal): RolloutGate {
+    return {
+      beforeContainer: (onWait) => inner.beforeContainer(onWait),
+      beforeBatch: async (batch, onWait): Promise<GateDecision> => {
+        await this.clearance(onWait, signal);
+        const d = await inner.beforeBatch(batch, onWait);
+        if (d.go && !this.running) {
+          this.running = true;
+          for (const v of this.versions) await this.store.setHost(v, this.host, { state: "running", rollout: this.rolloutId });
+        }
+        return d;
+      },
+    };
+  }
+
+  /** A failed container holds its versions fleet-wide at once, before the rollout even halts. */
+  async progress(p: Pick<RolloutProgress, "status" | "outcomes">): Promise<void> {
+    if (this.failedMarked) return;
+    const j = judgeRollout({ status: "running", outcomes: p.outcomes });
+    if (j.state !== "failed") return;
+    this.failedMarked = true;
+    await this.mark(j);
+  }
+
+  /** How the rollout ended, for each of its versions. */
+  async finished(r: Pick<RolloutProgress, "status" | "outcomes" | "haltReason">): Promise<void> {
+    if (!this.joined) await this.join();
+    const j = judgeRollout(r);
+    for (const v of this.versions) await this.store.setHost(v, this.host, { state: j.state, rollout: this.rolloutId, restarted: j.restarted });
+    if (j.state !== "passed" && !(j.state === "failed" && this.failedMarked)) await this.mark(j);
+    this.logger.info({ rolloutId: this.rolloutId, versions: this.versions.map(versionKey), verdict: j.state }, "fleet told how the rollout ended");
+  }
+
+  private async mark(j: ReturnType<typeof judgeRollout>): Promise<void> {
+    if (j.state === "passed") return;
+    const evidence = { state: j.state, host: this.host, rollout: this.rolloutId, ...(j.container !== undefined ? { container: j.container } : {}), reason: j.reason };
+    this.journal.append({ type: "fleet.verdict", data: { versions: this.versions.map(versionKey), ...evidence } });
+    for (const v of this.versions) await this.store.setVerdict(v, evidence);
+  }
+}

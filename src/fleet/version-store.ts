@@ -1,0 +1,103 @@
+import type { Redis } from "ioredis";
+import type { Config } from "../config/schema.js";
+import { fleetKey } from "./fleet-keys.js";
+import { redisNowMs } from "./registry.js";
+import type { HostVersion, HumanMark, PackageVersion, Verdict, VersionView, WavePlan } from "./version-state.js";
+import { versionKey } from "./version-state.js";
+
+type NS = Pick<Config, "redis">;
+
+const HOST_FIELD = "host:";
+
+function parse<T>(text: string | undefined): T | null {
+  if (text === undefined) return null;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * What the fleet knows of each package version: `{PREFIX:fleet}:version:NAME=VERSION`, a hash with its
+ * wave plan, each host's rollout of it (`host:ID`), the standing verdict, an operator's hold and the last
+ * release; `{PREFIX:fleet}:versions` lists the versions by when the fleet first saw them. Times are the
+ * Redis server's.
+ */
+export class VersionStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly ns: NS,
+  ) {}
+
+  private key(v: PackageVersion): string {
+    return fleetKey(this.ns, "version", versionKey(v));
+  }
+
+  private async touch(v: PackageVersion, now: number): Promise<void> {
+    await this.redis.zadd(fleetKey(this.ns, "versions"), "NX", now, versionKey(v));
+  }
+
+  async read(v: PackageVersion): Promise<VersionView> {
+    const all = await this.redis.hgetall(this.key(v));
+    const hosts: Record<string, HostVersion> = {};
+    for (const [field, value] of Object.entries(all)) {
+      const h = field.startsWith(HOST_FIELD) ? parse<HostVersion>(value) : null;
+      if (h !== null) hosts[field.slice(HOST_FIELD.length)] = h;
+    }
+    return { ...v, plan: parse<WavePlan>(all["plan"]), hosts, verdict: parse<Verdict>(all["verdict"]), hold: parse<HumanMark>(all["hold"]), release: parse<HumanMark>(all["release"]) };
+  }
+
+  /** Every version the fleet has seen, newest first, with when it first saw each. */
+  async list(limit = 100): Promise<{ view: VersionView; firstSeen: number }[]> {
+    const flat = await this.redis.zrevrange(fleetKey(this.ns, "versions"), 0, limit - 1, "WITHSCORES");
+    const out: { view: VersionView; firstSeen: number }[] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      const key = flat[i]!;
+      const eq = key.indexOf("=");
+      out.push({ view: await this.read({ pkg: key.slice(0, eq), version: key.slice(eq + 1) }), firstSeen: Number(flat[i + 1]) });
+    }
+    return out;
+  }
+
+  /**
+   * A host's rollout of the version begins: the first host to report a version fixes its waves
+   * (`waves()` is asked only then); the host is recorded as waiting unless it already passed, or this very
+   * rollout already ended on it (its evidence stays).
+   */
+  async join(v: PackageVersion, host: string, rollout: string, waves: () => Promise<string[][]>): Promise<void> {
+    const key = this.key(v);
+    const now = await redisNowMs(this.redis);
+    await this.touch(v, now);
+    if ((await this.redis.hexists(key, "plan")) === 0) await this.redis.hsetnx(key, "plan", JSON.stringify({ waves: await waves(), at: now } satisfies WavePlan));
+    const had = parse<HostVersion>((await this.redis.hget(key, HOST_FIELD + host)) ?? undefined);
+    if (had !== null && (had.state === "passed" || (had.rollout === rollout && had.state !== "waiting" && had.state !== "running"))) return;
+    await this.setHost(v, host, { state: "waiting", rollout }, now);
+  }
+
+  /** Records how a host's rollout of the version stands, stamped now. */
+  async setHost(v: PackageVersion, host: string, s: Omit<HostVersion, "at">, now?: number): Promise<void> {
+    const at = now ?? (await redisNowMs(this.redis));
+    await this.redis.hset(this.key(v), HOST_FIELD + host, JSON.stringify({ ...s, at } satisfies HostVersion));
+  }
+
+  /** A failed or inconclusive rollout's evidence: it holds the version fleet-wide until a release. */
+  async setVerdict(v: PackageVersion, verdict: Omit<Verdict, "at">): Promise<void> {
+    const at = await redisNowMs(this.redis);
+    await this.touch(v, at);
+    await this.redis.hset(this.key(v), "verdict", JSON.stringify({ ...verdict, at } satisfies Verdict));
+  }
+
+  /** An operator holds the version everywhere (it may not have reached any host yet). */
+  async hold(v: PackageVersion, mark: Omit<HumanMark, "at">): Promise<void> {
+    const at = await redisNowMs(this.redis);
+    await this.touch(v, at);
+    await this.redis.hset(this.key(v), "hold", JSON.stringify({ ...mark, at } satisfies HumanMark));
+  }
+
+  /** An operator lets the version go on: the hold goes, and verdicts and failures until now stop holding it. */
+  async release(v: PackageVersion, mark: Omit<HumanMark, "at">): Promise<void> {
+    const at = await redisNowMs(this.redis);
+    await this.redis.multi().hdel(this.key(v), "hold").hset(this.key(v), "release", JSON.stringify({ ...mark, at } satisfies HumanMark)).exec();
+  }
+}
