@@ -121,7 +121,7 @@ export class FleetRollout {
         const d = await inner.beforeBatch(batch, onWait);
         if (d.go && !this.running) {
           this.running = true;
-          for (const v of this.versions) await this.store.setHost(v, this.host, { state: "running", rollout: this.rolloutId });
+          await this.tell("running", () => Promise.all(this.versions.map((v) => this.store.setHost(v, this.host, { state: "running", rollout: this.rolloutId }))));
         }
         return d;
       },
@@ -133,17 +133,32 @@ export class FleetRollout {
     if (this.failedMarked) return;
     const j = judgeRollout({ status: "running", outcomes: p.outcomes });
     if (j.state !== "failed") return;
-    this.failedMarked = true;
-    await this.mark(j);
+    this.failedMarked = await this.tell("a failed container", () => this.mark(j));
+  }
+
+  /**
+   * Tells the fleet something; a Redis error is logged, never thrown into the rollout (whose containers
+   * must not be left half-done for a report). Returns whether the fleet heard it.
+   */
+  private async tell(what: string, fn: () => Promise<unknown>): Promise<boolean> {
+    try {
+      await fn();
+      return true;
+    } catch (err) {
+      this.logger.error({ rolloutId: this.rolloutId, err: (err as Error).message }, `could not tell the fleet of ${what}`);
+      return false;
+    }
   }
 
   /** How the rollout ended, for each of its versions. */
   async finished(r: Pick<RolloutProgress, "status" | "outcomes" | "haltReason">): Promise<void> {
-    if (!this.joined) await this.join();
     const j = judgeRollout(r);
-    for (const v of this.versions) await this.store.setHost(v, this.host, { state: j.state, rollout: this.rolloutId, restarted: j.restarted });
-    if (j.state !== "passed" && !(j.state === "failed" && this.failedMarked)) await this.mark(j);
-    this.logger.info({ rolloutId: this.rolloutId, versions: this.versions.map(versionKey), verdict: j.state }, "fleet told how the rollout ended");
+    const told = await this.tell(`how the rollout ended (${j.state})`, async () => {
+      if (!this.joined) await this.join();
+      for (const v of this.versions) await this.store.setHost(v, this.host, { state: j.state, rollout: this.rolloutId, restarted: j.restarted });
+      if (j.state !== "passed" && !(j.state === "failed" && this.failedMarked)) await this.mark(j);
+    });
+    if (told) this.logger.info({ rolloutId: this.rolloutId, versions: this.versions.map(versionKey), verdict: j.state }, "fleet told how the rollout ended");
   }
 
   private async mark(j: ReturnType<typeof judgeRollout>): Promise<void> {

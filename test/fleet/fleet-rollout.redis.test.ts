@@ -1,0 +1,85 @@
+import { randomBytes } from "node:crypto";
+import type { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FleetRollouts, versionsOf } from "../../src/fleet/fleet-rollout.js";
+import { FleetRegistry } from "../../src/fleet/registry.js";
+import { VersionStore } from "../../src/fleet/version-store.js";
+import { RolloutJournal } from "../../src/journal/journal.js";
+import { silentLogger } from "../../src/log/logger.js";
+import { connectRedis } from "../../src/queue/connection.js";
+import { OPEN_GATE, RolloutReleased, type Wait } from "../../src/rollout/gates.js";
+import { testEnv, type TestEnv, testRedisUrl } from "../helpers/redis.js";
+
+/**
+ * The fleet's gate on the real Redis, without containers: a hold that comes while a rollout runs stops it
+ * at its next batch boundary, saying who and why, until a release (journaled); a rollout of several
+ * versions waits for all of them; a failed container holds its versions at once; a stopping worker is
+ * not kept waiting.
+ */
+describe("a rollout's fleet gate (real Redis)", () => {
+  let env: TestEnv;
+  let redis: Redis;
+  const a = { pkg: "liba", version: "1.0-1" };
+  const b = { pkg: "libb", version: "2:2.0" };
+
+  beforeAll(async () => {
+    // A fleet of its own on the shared test Redis: its own key prefix.
+    env = testEnv("fgate", { redis: { url: testRedisUrl(), prefix: `pg-${randomBytes(3).toString("hex")}` }, fleet: { enabled: true, pollMs: 50, bakeMs: 0 } });
+    redis = await connectRedis(env.config, "client");
+    await new FleetRegistry(redis, env.config).heartbeat(env.config.hostId, { v: 1, host: env.config.hostId, version: "t", startedAt: "t", state: "up", containers: null, rollout: null, exposure: null, lastAptEvent: null });
+  });
+  afterAll(() => {
+    redis?.disconnect();
+    env?.cleanup();
+  });
+
+  const rollout = (id: string, host = env.config.hostId) => {
+    const config = { ...env.config, hostId: host };
+    return { r: new FleetRollouts(redis, config, silentLogger()).rollout(id, [a, b], new RolloutJournal(config.journalDir, host, id)), journal: () => new RolloutJournal(config.journalDir, host, id) };
+  };
+
+  it("takes each changed package at its new version, once", () => {
+    const event = { packages: [
+      { name: "liba", arch: "amd64", from: "0.9", to: "1.0-1", action: "upgrade" as const },
+      { name: "liba", arch: "i386", from: "0.9", to: "1.0-1", action: "upgrade" as const },
+      { name: "libc", arch: "all", from: "1", to: null, action: "remove" as const },
+      { name: "libd", arch: "all", from: "1", to: "2", action: "upgrade" as const },
+    ] };
+    expect(versionsOf(event, ["liba", "libc"])).toEqual([{ pkg: "liba", version: "1.0-1" }]);
+  });
+
+  it("a hold stops a running rollout at its next batch boundary, until a release journaled with who and why", async () => {
+    const { r, journal } = rollout("r-hold");
+    const waits: Wait[] = [];
+    const onWait = async (w: Wait) => void waits.push(w);
+    expect(await r.gate(OPEN_GATE).beforeBatch(1, onWait)).toEqual({ go: true });
+    const store = new VersionStore(redis, env.config);
+    expect((await store.read(a)).hosts[env.config.hostId]).toMatchObject({ state: "running", rollout: "r-hold" });
+
+    await store.hold(b, { who: "alice", why: "breaks FIPS mode" });
+    const second = r.gate(OPEN_GATE).beforeBatch(2, onWait);
+    await new Promise((res) => setTimeout(res, 200));
+    expect(waits).toEqual([{ status: "waiting", reason: 'libb 2:2.0 is held fleet-wide by alice: breaks FIPS mode (patchroll fleet release libb=2:2.0 --why "...")' }]);
+    await store.release(b, { who: "bob", why: "FIPS build fixed" });
+    expect(await second).toEqual({ go: true });
+    const released = journal().entries().filter((e) => e.type === "fleet.released");
+    expect(released.map((e) => e.data)).toEqual([expect.objectContaining({ version: "libb=2:2.0", who: "bob", why: "FIPS build fixed" })]);
+  });
+
+  it("a failed container holds every version of the rollout at once, and other hosts wait on it", async () => {
+    const { r } = rollout("r-fail");
+    await r.progress({ status: "running", outcomes: [{ container: "web-3", outcome: "rolled-back", reason: "did not start; delta restored, healthy again" }] });
+    const store = new VersionStore(redis, env.config);
+    for (const v of [a, b]) expect((await store.read(v)).verdict).toMatchObject({ state: "failed", host: env.config.hostId, rollout: "r-fail", container: "web-3", reason: "rolled-back: did not start; delta restored, healthy again" });
+    const other = rollout("r-other", "other-host").r;
+    expect(await other.decide()).toMatchObject({ go: false, kind: "failed", reason: expect.stringMatching(/^liba 1.0-1 failed on t-fgate-\w+ \(rollout r-fail, container web-3/) });
+  });
+
+  it("a worker that stops is not kept waiting", async () => {
+    const { r } = rollout("r-stop", "another-host");
+    const stop = new AbortController();
+    const waiting = r.gate(OPEN_GATE, stop.signal).beforeBatch(1, async () => {});
+    stop.abort("the daemon is stopping");
+    await expect(waiting).rejects.toBeInstanceOf(RolloutReleased);
+  });
+});
