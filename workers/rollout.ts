@@ -142,6 +142,7 @@ export async function handleRollout(job: Job, ctx: WorkerContext, token?: string
     });
   } catch (err) {
     windows.close();
+    await fleet?.end();
     if (err instanceof RolloutReleased) {
       // The daemon is stopping: hand the rollout back; the next worker resumes it from the journal.
       journal.append({ type: "rollout.released", data: { reason: err.message } });

@@ -18,6 +18,7 @@ import { RolloutStore } from "../rollout/rollout-store.js";
 import { fleetEnabled } from "../fleet/fleet-mode.js";
 import { Heartbeat } from "../fleet/heartbeat.js";
 import { FleetRollouts } from "../fleet/fleet-rollout.js";
+import { LeaseStore } from "../fleet/lease-store.js";
 import { closeWorkers, startWorkers } from "../../workers/start-workers.js";
 import { takeSpoolRecord } from "../../workers/finish-run.js";
 import type { WorkerContext } from "../../workers/context.js";
@@ -61,6 +62,8 @@ export class Daemon {
       await this.supervisor.start();
     }
     this.redis = await connectRedis(config, "worker");
+    // Before any rollout resumes: a fleet slot this host held before (crash, kill -9) is given back.
+    if (fleet && (await new LeaseStore(this.redis, config).release(config.hostId))) logger.warn("gave back the fleet slot this host held before it stopped");
     const queues = openQueues(this.redis, config);
     this.queues = queues;
     const events = new EventStore(this.redis, config);

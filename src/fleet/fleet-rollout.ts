@@ -6,6 +6,8 @@ import type { Logger } from "../log/logger.js";
 import { type GateDecision, type RolloutGate, RolloutReleased, type Wait } from "../rollout/gates.js";
 import type { RolloutProgress } from "../rollout/run-rollout.js";
 import { decideAll, type FleetDecision, decideVersion, judgeRollout } from "./decide.js";
+import { FleetLease } from "./fleet-lease.js";
+import { LeaseStore } from "./lease-store.js";
 import { FleetRegistry, redisNowMs } from "./registry.js";
 import { type PackageVersion, versionKey } from "./version-state.js";
 import { VersionStore } from "./version-store.js";
@@ -42,6 +44,7 @@ export class FleetRollouts {
 export class FleetRollout {
   private readonly store: VersionStore;
   private readonly registry: FleetRegistry;
+  private readonly lease: FleetLease;
   private joined = false;
   private running = false;
   private failedMarked = false;
@@ -56,6 +59,7 @@ export class FleetRollout {
   ) {
     this.store = new VersionStore(redis, config);
     this.registry = new FleetRegistry(redis, config);
+    this.lease = new FleetLease(new LeaseStore(redis, config), this.registry, config, rolloutId, journal, logger);
   }
 
   private get host(): string {
@@ -98,6 +102,8 @@ export class FleetRollout {
         if (last !== undefined && !last.go && last.kind !== "wave") await this.journalReleases();
         return;
       }
+      // A rollout held between two batches gives its fleet slot back: it restarts nothing meanwhile.
+      if (last === undefined) await this.lease.release().catch(() => undefined);
       if (last === undefined || last.go || d.reason !== last.reason) await onWait({ status: "waiting", reason: d.reason });
       last = d;
       await new Promise((r) => setTimeout(r, this.config.fleet.pollMs));
@@ -112,13 +118,21 @@ export class FleetRollout {
     }
   }
 
-  /** `inner` (the operator's controls, approvals, windows) behind the fleet's word, at every batch boundary. */
+  /**
+   * `inner` (the operator's controls, approvals, windows) behind the fleet's word, at every batch boundary,
+   * and a fleet slot held (its fencing token checked) before every batch and every container.
+   */
   gate(inner: RolloutGate, signal?: AbortSignal): RolloutGate {
     return {
-      beforeContainer: (onWait) => inner.beforeContainer(onWait),
+      beforeContainer: async (onWait) => {
+        const d = await inner.beforeContainer(onWait);
+        if (d.go) await this.lease.ensure(onWait, signal);
+        return d;
+      },
       beforeBatch: async (batch, onWait): Promise<GateDecision> => {
         await this.clearance(onWait, signal);
         const d = await inner.beforeBatch(batch, onWait);
+        if (d.go) await this.lease.ensure(onWait, signal);
         if (d.go && !this.running) {
           this.running = true;
           await this.tell("running", () => Promise.all(this.versions.map((v) => this.store.setHost(v, this.host, { state: "running", rollout: this.rolloutId }))));
@@ -151,7 +165,13 @@ export class FleetRollout {
   }
 
   /** How the rollout ended, for each of its versions. */
+  /** The rollout stops here for now (it ended, or went back to the queue): its fleet slot is given back. */
+  async end(): Promise<void> {
+    await this.tell("the end of its restarts", () => this.lease.release());
+  }
+
   async finished(r: Pick<RolloutProgress, "status" | "outcomes" | "haltReason">): Promise<void> {
+    await this.end();
     const j = judgeRollout(r);
     const told = await this.tell(`how the rollout ended (${j.state})`, async () => {
       if (!this.joined) await this.join();

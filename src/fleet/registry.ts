@@ -59,6 +59,11 @@ export class FleetRegistry {
     });
   }
 
+  /** How many hosts are registered (lost ones too, until forgotten). */
+  async size(): Promise<number> {
+    return this.redis.hlen(this.hostsKey);
+  }
+
   /** Which of `hosts` were heard from within `lostAfterMs` (a forgotten host is not). */
   async aliveAmong(hosts: readonly string[], lostAfterMs: number): Promise<Set<string>> {
     if (hosts.length === 0) return new Set();

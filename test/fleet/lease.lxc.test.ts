@@ -1,0 +1,72 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { JournalEntry } from "../../src/journal/entry.js";
+import { eventually, type FleetBed, fleetBed, type FleetHost } from "./fleet-bed.js";
+
+const LEASE_MS = 2000;
+
+/**
+ * fleet.maxHostsInFlight 1 on three real daemons (the built binary), one real Redis, real containers:
+ * one host restarts at a time; the host holding the slot is killed with kill -9 mid-rollout, its lease
+ * expires and the fleet goes on; started again, it gives back what it held, resumes its rollout from its
+ * journal under a new fencing token and finishes.
+ */
+describe("fleet lease: one host restarting at a time, a dead holder's slot freed after its lease (real LXC, Redis, built binary)", () => {
+  let fleet: FleetBed;
+
+  beforeAll(async () => {
+    const spec = [{}, {}];
+    fleet = await fleetBed("flse", [spec, spec, spec], () => ({
+      rollout: { batches: [1, "100%"], healthyAfter: 3, healthIntervalMs: 250 },
+      fleet: { maxHostsInFlight: 1, leaseMs: LEASE_MS, waves: ["100%"], bakeMs: 0 },
+    }));
+    for (const host of fleet.hosts) host.start();
+    await eventually("three hosts up", async () => ((await fleet.client.zcard(`{${fleet.prefix}:fleet}:seen`)) === 3 ? true : undefined));
+  });
+  afterAll(async () => {
+    await fleet?.cleanup();
+  });
+
+  const at = (e: JournalEntry | undefined) => Date.parse(e?.ts ?? "NaN");
+  const leases = (j: JournalEntry[]) => j.filter((e) => e.type === "fleet.lease");
+
+  it("the holder killed mid-rollout: after its lease the others go on, one at a time; restarted, it finishes", async () => {
+    const ids = new Map<FleetHost, string>();
+    for (const host of fleet.hosts) ids.set(host, await host.h.trigger());
+    const journal = (host: FleetHost) => host.h.journal(ids.get(host)!);
+
+    // The first host to hold the slot is killed once its first container is on its way.
+    const holder = await eventually("a host restarting under the fleet slot", async () => fleet.hosts.find((h) => journal(h).some((e) => e.type === "step.begin")));
+    const others = fleet.hosts.filter((h) => h !== holder);
+    expect(others.every((h) => !journal(h).some((e) => e.type === "step.begin"))).toBe(true);
+    await holder.stop("SIGKILL");
+    const killedAt = Date.now();
+    const killedToken = Number(leases(journal(holder))[0]!.data["token"]);
+
+    const done = await Promise.all(others.map((h) => h.h.waitFor(ids.get(h)!, ["completed", "halted", "aborted"], 90_000)));
+    expect(done.map((d) => d.status)).toEqual(["completed", "completed"]);
+    const [j1, j2] = others.map(journal) as [JournalEntry[], JournalEntry[]];
+    // Nobody restarted beside the dead holder: the next slot came after its lease ran out.
+    const firstAcquired = Math.min(...[j1, j2].map((j) => at(leases(j).find((e) => e.data["state"] === "acquired"))));
+    expect(firstAcquired - killedAt).toBeGreaterThanOrEqual((LEASE_MS * 2) / 3 - 200);
+    // One at a time, each under a higher fencing token, every restart inside its own slot.
+    const windows = [j1, j2].map((j) => {
+      const l = leases(j);
+      return { from: at(l.find((e) => e.data["state"] === "acquired")), to: at(l.find((e) => e.data["state"] === "released")), token: Number(l[0]!.data["token"]), steps: j.filter((e) => e.type === "step.begin").map(at) };
+    }).sort((a, b) => a.from - b.from);
+    expect(windows[0]!.to).toBeLessThanOrEqual(windows[1]!.from);
+    expect(windows[0]!.token).toBeGreaterThan(killedToken);
+    expect(windows[1]!.token).toBeGreaterThan(windows[0]!.token);
+    for (const w of windows) for (const s of w.steps) expect(s >= w.from && s <= w.to).toBe(true);
+    // While one restarted, the other said why it waited.
+    expect([j1, j2].some((j) => j.some((e) => e.type === "rollout.waiting" && /^waiting for a fleet slot: 1 of 1 host\(s\) restart containers now \(flse-\d/.test(String(e.data["reason"]))))).toBe(true);
+
+    // The killed host comes back: it gives back its old slot, resumes under a new token and finishes.
+    holder.start();
+    const resumed = await holder.h.waitFor(ids.get(holder)!, ["completed", "halted", "aborted"], 90_000);
+    expect(resumed.status).toBe("completed");
+    const again = leases(journal(holder)).filter((e) => e.data["state"] === "acquired");
+    expect(again.length).toBeGreaterThanOrEqual(2);
+    expect(Number(again.at(-1)!.data["token"])).toBeGreaterThan(windows[1]!.token);
+    expect(journal(holder).map((e) => e.type)).toContain("rollout.resumed");
+  });
+});
