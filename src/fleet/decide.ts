@@ -20,9 +20,12 @@ export function standingVerdict(v: Pick<VersionView, "verdict" | "release">): Ve
   return v.verdict !== null && !(v.release !== null && v.release.at >= v.verdict.at) ? v.verdict : null;
 }
 
-/** A host is through with a version when it passed, or failed before an operator released the version. */
+/**
+ * A host is through with a version when it passed, will never have it (`absent`), or failed before an
+ * operator released the version.
+ */
 function isDone(s: HostVersion, release: HumanMark | null): boolean {
-  if (s.state === "passed") return true;
+  if (s.state === "passed" || s.state === "absent") return true;
   return (s.state === "failed" || s.state === "inconclusive") && release !== null && release.at >= s.at;
 }
 

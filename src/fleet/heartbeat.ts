@@ -9,7 +9,8 @@ import { oldestExposure } from "../status/exposure.js";
 import { activeRollouts } from "../status/open-halted.js";
 import type { HostRecord } from "./host-record.js";
 import { patchrollVersion } from "./patchroll-version.js";
-import { FleetRegistry } from "./registry.js";
+import { reportAbsentVersions } from "./absent-versions.js";
+import { FleetRegistry, redisNowMs } from "./registry.js";
 
 export interface HeartbeatOptions {
   config: Config;
@@ -97,7 +98,10 @@ export class Heartbeat {
     };
   }
 
-  /** Container counts and the oldest exposure: a read-only scan, so not at every heartbeat. */
+  /**
+   * Container counts and the oldest exposure (a read-only scan, so not at every heartbeat), and the
+   * versions in flight this host will never have.
+   */
   private async measure(): Promise<void> {
     this.measuredAt = Date.now();
     try {
@@ -114,6 +118,13 @@ export class Heartbeat {
       };
     } catch (err) {
       this.o.logger.warn({ err: (err as Error).message }, "fleet heartbeat: could not measure the containers");
+    }
+    // Versions this host's wave waits on for nothing: the package is not installed here.
+    try {
+      const absent = await reportAbsentVersions(this.o.redis, this.o.config, await redisNowMs(this.o.redis));
+      if (absent.length > 0) this.o.logger.info({ versions: absent }, "told the fleet this host will never roll these versions out");
+    } catch (err) {
+      this.o.logger.warn({ err: (err as Error).message }, "fleet heartbeat: could not look for versions this host lacks");
     }
   }
 }

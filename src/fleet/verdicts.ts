@@ -27,7 +27,8 @@ export function versionStatus(v: VersionView): VersionStatus {
   const verdict = standingVerdict(v);
   if (verdict !== null) return verdict.state;
   const planned = v.plan?.waves.flat() ?? [];
-  return planned.length > 0 && planned.every((h) => v.hosts[h]?.state === "passed") ? "passed" : "in-flight";
+  const through = (h: string) => v.hosts[h]?.state === "passed" || v.hosts[h]?.state === "absent";
+  return planned.length > 0 && planned.some((h) => v.hosts[h]?.state === "passed") && planned.every(through) ? "passed" : "in-flight";
 }
 
 export function versionReport(v: VersionView, firstSeen: number): VersionReport {

@@ -15,8 +15,8 @@ export function parseVersionKey(text: string): PackageVersion | string {
   return { pkg, version };
 }
 
-/** How one host's rollout of a version stands. */
-export type HostVersionState = "waiting" | "running" | "passed" | "failed" | "inconclusive";
+/** How one host's rollout of a version stands; `absent`: it will never have one (not installed there). */
+export type HostVersionState = "waiting" | "running" | "passed" | "failed" | "inconclusive" | "absent";
 
 export interface HostVersion {
   state: HostVersionState;

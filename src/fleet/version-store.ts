@@ -9,6 +9,9 @@ type NS = Pick<Config, "redis">;
 
 const HOST_FIELD = "host:";
 
+/** `NAME=VERSION` as stored (written by versionKey, so always well-formed). */
+const fromKey = (key: string): PackageVersion => ({ pkg: key.slice(0, key.indexOf("=")), version: key.slice(key.indexOf("=") + 1) });
+
 function parse<T>(text: string | undefined): T | null {
   if (text === undefined) return null;
   try {
@@ -53,11 +56,23 @@ export class VersionStore {
     const flat = await this.redis.zrevrange(fleetKey(this.ns, "versions"), 0, limit - 1, "WITHSCORES");
     const out: { view: VersionView; firstSeen: number }[] = [];
     for (let i = 0; i + 1 < flat.length; i += 2) {
-      const key = flat[i]!;
-      const eq = key.indexOf("=");
-      out.push({ view: await this.read({ pkg: key.slice(0, eq), version: key.slice(eq + 1) }), firstSeen: Number(flat[i + 1]) });
+      out.push({ view: await this.read(fromKey(flat[i]!)), firstSeen: Number(flat[i + 1]) });
     }
     return out;
+  }
+
+  /** Versions first seen since `sinceMs`. */
+  async recent(sinceMs: number): Promise<PackageVersion[]> {
+    const keys = await this.redis.zrangebyscore(fleetKey(this.ns, "versions"), sinceMs, "+inf");
+    return keys.map(fromKey);
+  }
+
+  async hasHost(v: PackageVersion, host: string): Promise<boolean> {
+    return (await this.redis.hexists(this.key(v), HOST_FIELD + host)) === 1;
+  }
+
+  async plan(v: PackageVersion): Promise<WavePlan | null> {
+    return parse<WavePlan>((await this.redis.hget(this.key(v), "plan")) ?? undefined);
   }
 
   /**

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { decideAll, decideVersion, type FleetDecision, judgeRollout } from "../../src/fleet/decide.js";
 import type { HostVersion, VersionView } from "../../src/fleet/version-state.js";
 import { orderHosts, planWaves, waveOf } from "../../src/fleet/waves.js";
+import { willNeverHave } from "../../src/fleet/absent-versions.js";
 
 const T0 = Date.parse("2026-12-03T09:00:00.000Z");
 const MIN = 60_000;
@@ -46,6 +47,12 @@ describe("the fleet's word on one version", () => {
     ["a host of the same wave does not wait for its peers", view({ hosts: { "web-07": at("passed", 1), "web-01": at("running", 20) } }), "web-02", 20, { go: true }],
   ] as const)("%s", (_what, v, host, now, want) => {
     expect(decide(v, host, now)).toEqual(want);
+  });
+
+  it("a host that will never have the version (not installed there) blocks no wave", () => {
+    const v = view({ hosts: { "web-07": at("passed", 1), "web-01": at("absent", 2), "web-02": at("passed", 3) } });
+    expect(decide(v, "web-03", 14)).toEqual({ go: true });
+    expect(decide(v, "web-03", 12)).toEqual({ go: false, kind: "wave", reason: "waiting for wave 3 of libssl3 3.0.22: wave 2 host web-02 baking until 09:13:00 UTC" });
   });
 
   it("a lost, stopped or forgotten host of an earlier wave blocks no one", () => {
@@ -96,5 +103,17 @@ describe("what a finished rollout says of its versions", () => {
     ["aborted by an operator", { status: "aborted", outcomes: [], haltReason: "aborted by alice: wrong night" }, { state: "inconclusive", reason: "aborted by alice: wrong night" }],
   ] as const)("%s", (_what, r, want) => {
     expect(judgeRollout(r)).toMatchObject(want);
+  });
+});
+
+describe("a host that will never roll a version out", () => {
+  const v = { pkg: "libssl3", version: "3.0.22-1" };
+  it.each([
+    ["not installed", { installed: false as const }, true],
+    ["an earlier version installed: its next apt run brings it", { installed: true as const, version: "3.0.15-1" }, false],
+    ["this very version installed: its event is on its way", { installed: true as const, version: "3.0.22-1" }, false],
+    ["a later version installed: it went past", { installed: true as const, version: "1:3.0.1-1" }, true],
+  ])("%s", (_what, here, want) => {
+    expect(willNeverHave(v, here)).toBe(want);
   });
 });

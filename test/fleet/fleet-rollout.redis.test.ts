@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FleetRollouts, versionsOf } from "../../src/fleet/fleet-rollout.js";
+import { reportAbsentVersions } from "../../src/fleet/absent-versions.js";
 import { FleetRegistry } from "../../src/fleet/registry.js";
 import { VersionStore } from "../../src/fleet/version-store.js";
 import { RolloutJournal } from "../../src/journal/journal.js";
@@ -73,6 +74,19 @@ describe("a rollout's fleet gate (real Redis)", () => {
     for (const v of [a, b]) expect((await store.read(v)).verdict).toMatchObject({ state: "failed", host: env.config.hostId, rollout: "r-fail", container: "web-3", reason: "rolled-back: did not start; delta restored, healthy again" });
     const other = rollout("r-other", "other-host").r;
     expect(await other.decide()).toMatchObject({ go: false, kind: "failed", reason: expect.stringMatching(/^liba 1.0-1 failed on t-fgate-\w+ \(rollout r-fail, container web-3/) });
+  });
+
+  it("a host named in a version's waves that does not have the package says so once, and blocks no wave", async () => {
+    const v = { pkg: "libabsent", version: "1.0" };
+    const store = new VersionStore(redis, env.config);
+    await store.join(v, "first-host", "r-1", async () => [["first-host"], [env.config.hostId]]);
+    const asked: string[] = [];
+    const installed = async (pkg: string) => (asked.push(pkg), { installed: false as const });
+    expect(await reportAbsentVersions(redis, env.config, 0, installed)).toEqual([v]);
+    expect((await store.read(v)).hosts[env.config.hostId]).toMatchObject({ state: "absent" });
+    // Answered: not asked again; and versions whose waves do not name this host are not asked about at all.
+    expect(await reportAbsentVersions(redis, env.config, 0, installed)).toEqual([]);
+    expect(asked.filter((p) => p === "libabsent")).toEqual(["libabsent"]);
   });
 
   it("a worker that stops is not kept waiting", async () => {
