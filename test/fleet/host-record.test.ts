@@ -3,6 +3,7 @@ import { loadConfig } from "../../src/config/load.js";
 import { fleetEnabled } from "../../src/fleet/fleet-mode.js";
 import { type HostRecord, hostStatus } from "../../src/fleet/host-record.js";
 import { renderHosts } from "../../src/fleet/render-hosts.js";
+import { main } from "../../src/cli/main.js";
 
 const record = (over: Partial<HostRecord> = {}): HostRecord => ({
   v: 1, host: "web-07", version: "0.1.0", startedAt: "2026-12-03T09:00:00.000Z", state: "up",
@@ -27,6 +28,12 @@ describe("fleet mode", () => {
   });
   it("refuses the embedded Redis, naming the keys to set", () => {
     expect(() => fleetEnabled(cfg({ fleet: { enabled: true } }))).toThrow(/fleet.enabled is true but no shared Redis.*redis.url or redis.sentinel/);
+  });
+  it("patchroll config check says so, exit 3", async () => {
+    const err: string[] = [];
+    const code = await main(["--config", "/dev/null", "--set", "fleet.enabled=true", "config", "check"], { out: () => {}, err: (t) => void err.push(t) }, {});
+    expect(code).toBe(3);
+    expect(err.join("")).toContain("fleet.enabled is true but no shared Redis is configured");
   });
   it("refuses a lostAfterMs not longer than heartbeatMs", () => {
     expect(() => fleetEnabled(cfg({ redis: { url: "redis://r:6379" }, fleet: { enabled: true, heartbeatMs: 5000, lostAfterMs: 5000 } }))).toThrow(/fleet.lostAfterMs \(5000\) must exceed fleet.heartbeatMs \(5000\)/);
