@@ -1,7 +1,7 @@
 /**
  * SIMULATION (simulated hosts, the real Redis): what idle fleet heartbeats cost the shared Redis. N hosts
  * each send a heartbeat every `--interval-ms` through FleetRegistry, as the daemon's Heartbeat does (the
- * whole record once, then "unchanged"); the figures are Redis' own: CPU (INFO cpu) per wall second,
+ * whole record once, then "unchanged", after a look at the host's newest rollout ids); the figures are Redis' own: CPU (INFO cpu) per wall second,
  * commands per second, and the memory the registry's keys take per host (MEMORY USAGE). Connections are
  * not counted: each daemon has its own whatever the fleet does. Targets (issue 16): 1,000 idle hosts cost
  * < 5% of one Redis core and < 20 KiB each. Run: npm run build && node dist/bench/fleet-heartbeat.bench.js
@@ -47,7 +47,9 @@ try {
   const [cpu0, cmd0, t0] = [await cpu(), await commands(), performance.now()];
   // Each host beats every INTERVAL, the hosts spread evenly over it (as daemons started at random times).
   const timers = hosts.map((h, i) => {
-    const beat = () => void registries[i % registries.length]!.heartbeat(h).catch(() => undefined);
+    // As the daemon's Heartbeat when idle: the newest rollout ids (nothing changed), then the script.
+    const c = clients[i % clients.length]!;
+    const beat = () => void c.zrevrange(`{bench:${h}}:rollouts`, 0, 9).then(() => registries[i % registries.length]!.heartbeat(h)).catch(() => undefined);
     const start = setTimeout(() => {
       beat();
       timers[i] = setInterval(beat, INTERVAL);

@@ -9,9 +9,9 @@ import { decideAll, type FleetDecision, decideVersion, judgeRollout } from "./de
 import { FleetLease } from "./fleet-lease.js";
 import { LeaseStore } from "./lease-store.js";
 import { FleetRegistry, redisNowMs } from "./registry.js";
-import { type PackageVersion, versionKey } from "./version-state.js";
+import { type PackageVersion, versionKey, type WavePlan } from "./version-state.js";
 import { VersionStore } from "./version-store.js";
-import { planWaves } from "./waves.js";
+import { planWaves, waveOf } from "./waves.js";
 
 /** The versions a rollout brings: each changed package at the version it went to, once. */
 export function versionsOf(event: Pick<AptEvent, "packages">, changed: readonly string[]): PackageVersion[] {
@@ -48,6 +48,7 @@ export class FleetRollout {
   private joined = false;
   private running = false;
   private failedMarked = false;
+  private readonly plans = new Map<string, WavePlan>();
 
   constructor(
     private readonly redis: Redis,
@@ -77,11 +78,22 @@ export class FleetRollout {
     this.journal.append({ type: "fleet.joined", data: { versions: this.versions.map(versionKey) } });
   }
 
-  /** The fleet's word on every version of this rollout, now. */
+  /**
+   * The fleet's word on every version of this rollout, now. A version's waves never change once made, so
+   * they are read once; each look then reads only the records of the hosts of earlier waves.
+   */
   async decide(): Promise<FleetDecision> {
     await this.join();
-    const views = await Promise.all(this.versions.map((v) => this.store.read(v)));
-    const hosts = [...new Set(views.flatMap((v) => v.plan?.waves.flat() ?? []))];
+    const earlier = (plan: WavePlan) => plan.waves.slice(0, waveOf(plan.waves, this.host) - 1).flat();
+    const views = await Promise.all(this.versions.map(async (v) => {
+      const key = versionKey(v);
+      const plan = this.plans.get(key) ?? (await this.store.plan(v));
+      if (plan === null) return this.store.read(v);
+      this.plans.set(key, plan);
+      return this.store.readFor(v, plan, earlier(plan));
+    }));
+    // Every host of an earlier wave, reported or not: one not heard from blocks no wave.
+    const hosts = [...new Set(views.flatMap((v) => (v.plan === null ? [] : earlier(v.plan))))];
     const [alive, nowMs] = await Promise.all([this.registry.aliveAmong(hosts, this.config.fleet.lostAfterMs), redisNowMs(this.redis)]);
     return decideAll(views.map((view) => decideVersion({ view, host: this.host, nowMs, alive, bakeMs: this.config.fleet.bakeMs })));
   }

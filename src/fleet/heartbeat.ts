@@ -33,8 +33,10 @@ export class Heartbeat {
   private timer: NodeJS.Timeout | undefined;
   private beating: Promise<void> = Promise.resolve();
   private sent: string | undefined;
-  private summary: Pick<HostRecord, "containers" | "exposure"> = { containers: null, exposure: null };
+  private summary: Pick<HostRecord, "containers" | "exposure" | "lastAptEvent"> = { containers: null, exposure: null, lastAptEvent: null };
   private measuredAt = 0;
+  /** The newest rollout ids last seen, and the rollout on its way then: an idle host reads only the ids. */
+  private seen: { ids: string; active: HostRecord["rollout"] } = { ids: "", active: null };
 
   constructor(private readonly o: HeartbeatOptions) {
     this.registry = new FleetRegistry(o.redis, o.config);
@@ -75,39 +77,51 @@ export class Heartbeat {
 
   private async record(state: HostRecord["state"]): Promise<HostRecord> {
     const { config } = this.o;
-    if (Date.now() - this.measuredAt >= config.fleet.summaryEveryMs) await this.measure();
-    const [recent, events] = await Promise.all([this.o.rollouts.list(10), this.o.events.listEvents(1)]);
-    const active = activeRollouts(recent)[0];
-    const last = events[0];
-    return {
-      v: 1,
-      host: config.hostId,
-      version: patchrollVersion(),
-      startedAt: this.startedAt,
-      state,
-      ...this.summary,
-      rollout: active === undefined ? null : {
-        id: active.id,
-        status: active.status,
-        ...(active.batch !== undefined ? { batch: active.batch } : {}),
-        ...(active.batches !== undefined ? { batches: active.batches } : {}),
-        packages: active.packages,
-        ...(active.waitReason !== undefined ? { waitReason: active.waitReason } : {}),
-      },
-      lastAptEvent: last === undefined ? null : { id: last.id, time: last.time, packages: last.packages.map((p) => `${p.name}=${p.to ?? "(removed)"}`) },
-    };
+    const due = Date.now() - this.measuredAt >= config.fleet.summaryEveryMs;
+    if (due) await this.measure();
+    return { v: 1, host: config.hostId, version: patchrollVersion(), startedAt: this.startedAt, state, ...this.summary, rollout: await this.rollout(due) };
   }
 
   /**
-   * Container counts and the oldest exposure (a read-only scan, so not at every heartbeat), and the
-   * versions in flight this host will never have.
+   * The rollout on its way: the states are read again when a rollout was on its way at the last
+   * heartbeat, a new one appeared, or with the summary (a retried rollout keeps its id), so an idle host
+   * costs one small read here.
+   */
+  private async rollout(force: boolean): Promise<HostRecord["rollout"]> {
+    const ids = await this.o.rollouts.recentIds(10);
+    const key = ids.join(" ");
+    if (!force && key === this.seen.ids && this.seen.active === null) return null;
+    const states = await Promise.all(ids.map((id) => this.o.rollouts.get(id)));
+    const a = activeRollouts(states.filter((s) => s !== undefined))[0];
+    const active = a === undefined ? null : {
+      id: a.id,
+      status: a.status,
+      ...(a.batch !== undefined ? { batch: a.batch } : {}),
+      ...(a.batches !== undefined ? { batches: a.batches } : {}),
+      packages: a.packages,
+      ...(a.waitReason !== undefined ? { waitReason: a.waitReason } : {}),
+    };
+    this.seen = { ids: key, active };
+    return active;
+  }
+
+  /**
+   * The last apt event, container counts and the oldest exposure (a read-only scan, so not at every
+   * heartbeat), and the versions in flight this host will never have.
    */
   private async measure(): Promise<void> {
     this.measuredAt = Date.now();
     try {
+      const last = (await this.o.events.listEvents(1))[0];
+      this.summary.lastAptEvent = last === undefined ? null : { id: last.id, time: last.time, packages: last.packages.map((p) => `${p.name}=${p.to ?? "(removed)"}`) };
+    } catch (err) {
+      this.o.logger.warn({ err: (err as Error).message }, "fleet heartbeat: could not read the last apt event");
+    }
+    try {
       const states = (await containerStates(this.o.config, { driver: this.o.driver })).filter((s) => s.managed);
       const worst = oldestExposure(states.map((s) => s.exposure));
       this.summary = {
+        ...this.summary,
         containers: {
           managed: states.length,
           stale: states.filter((s) => s.verdict === "stale").length,

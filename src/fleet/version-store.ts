@@ -51,6 +51,21 @@ export class VersionStore {
     return { ...v, plan: parse<WavePlan>(all["plan"]), hosts, verdict: parse<Verdict>(all["verdict"]), hold: parse<HumanMark>(all["hold"]), release: parse<HumanMark>(all["release"]) };
   }
 
+  /**
+   * What deciding for one host needs, and no more: the verdict, hold and release, and the records of the
+   * given hosts only (the hosts of earlier waves), read with one HMGET instead of the whole hash.
+   */
+  async readFor(v: PackageVersion, plan: WavePlan, hosts: readonly string[]): Promise<VersionView> {
+    const values = await this.redis.hmget(this.key(v), "verdict", "hold", "release", ...hosts.map((h) => HOST_FIELD + h));
+    const [verdict, hold, release] = values.slice(0, 3).map((x) => x ?? undefined);
+    const records: Record<string, HostVersion> = {};
+    hosts.forEach((h, i) => {
+      const r = parse<HostVersion>(values[3 + i] ?? undefined);
+      if (r !== null) records[h] = r;
+    });
+    return { ...v, plan, hosts: records, verdict: parse<Verdict>(verdict), hold: parse<HumanMark>(hold), release: parse<HumanMark>(release) };
+  }
+
   /** Every version the fleet has seen, newest first, with when it first saw each. */
   async list(limit = 100): Promise<{ view: VersionView; firstSeen: number }[]> {
     const flat = await this.redis.zrevrange(fleetKey(this.ns, "versions"), 0, limit - 1, "WITHSCORES");

@@ -89,6 +89,18 @@ describe("a rollout's fleet gate (real Redis)", () => {
     expect(asked.filter((p) => p === "libabsent")).toEqual(["libabsent"]);
   });
 
+  it("a live host of an earlier wave that has not rolled the version out yet keeps a later wave waiting", async () => {
+    const v = { pkg: "libwave", version: "3" };
+    const registry = new FleetRegistry(redis, env.config);
+    await registry.heartbeat("wave-one", { v: 1, host: "wave-one", version: "t", startedAt: "t", state: "up", containers: null, rollout: null, exposure: null, lastAptEvent: null });
+    await new VersionStore(redis, env.config).join(v, "wave-two", "r-w2", async () => [["wave-one"], ["wave-two"]]);
+    const config = { ...env.config, hostId: "wave-two" };
+    const r = new FleetRollouts(redis, config, silentLogger()).rollout("r-w2", [v], new RolloutJournal(config.journalDir, "wave-two", "r-w2"));
+    expect(await r.decide()).toEqual({ go: false, kind: "wave", reason: "waiting for wave 2 of libwave 3: canary host wave-one has not rolled it out yet" });
+    await new VersionStore(redis, env.config).setHost(v, "wave-one", { state: "passed", rollout: "r-w1", restarted: 1 });
+    expect(await r.decide()).toEqual({ go: true });
+  });
+
   it("a worker that stops is not kept waiting", async () => {
     const { r } = rollout("r-stop", "another-host");
     const stop = new AbortController();
