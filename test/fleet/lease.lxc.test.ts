@@ -1,23 +1,25 @@
+import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { JournalEntry } from "../../src/journal/entry.js";
+import { startManualRollout } from "../../src/rollout/manual-rollout.js";
 import { eventually, type FleetBed, fleetBed, type FleetHost } from "./fleet-bed.js";
 
 const LEASE_MS = 2000;
 
 /**
- * fleet.maxHostsInFlight 1 on three real daemons (the built binary), one real Redis, real containers:
- * one host restarts at a time; the host holding the slot is killed with kill -9 mid-rollout, its lease
- * expires and the fleet goes on; started again, it gives back what it held, resumes its rollout from its
- * journal under a new fencing token and finishes.
+ * Waves [1, "100%"] and fleet.maxHostsInFlight 1 on three real daemons (the built binary), one real Redis,
+ * real containers, one package version: the canary host is killed with kill -9 mid-wave, holding the
+ * slot; once it is lost and its lease expired the fleet goes on, one host at a time; started again, it
+ * gives back what it held, resumes its rollout from its journal under a new fencing token and finishes.
  */
-describe("fleet lease: one host restarting at a time, a dead holder's slot freed after its lease (real LXC, Redis, built binary)", () => {
+describe("fleet lease: the canary host killed mid-wave, its lease expires and the fleet goes on (real LXC, Redis, built binary)", () => {
   let fleet: FleetBed;
 
   beforeAll(async () => {
     const spec = [{}, {}];
     fleet = await fleetBed("flse", [spec, spec, spec], () => ({
       rollout: { batches: [1, "100%"], healthyAfter: 3, healthIntervalMs: 250 },
-      fleet: { maxHostsInFlight: 1, leaseMs: LEASE_MS, waves: ["100%"], bakeMs: 0 },
+      fleet: { maxHostsInFlight: 1, leaseMs: LEASE_MS, waves: [1, "100%"], bakeMs: 0, canaryHosts: ["flse-0"] },
     }));
     for (const host of fleet.hosts) host.start();
     await eventually("three hosts up", async () => ((await fleet.client.zcard(`{${fleet.prefix}:fleet}:seen`)) === 3 ? true : undefined));
@@ -29,13 +31,16 @@ describe("fleet lease: one host restarting at a time, a dead holder's slot freed
   const at = (e: JournalEntry | undefined) => Date.parse(e?.ts ?? "NaN");
   const leases = (j: JournalEntry[]) => j.filter((e) => e.type === "fleet.lease");
 
-  it("the holder killed mid-rollout: after its lease the others go on, one at a time; restarted, it finishes", async () => {
+  it("the canary killed mid-rollout: once lost and its lease run out the others go on, one at a time; restarted, it finishes", async () => {
+    // The same version reaches every host (an operator's rollout naming it: select "all" restarts every container).
+    const change = { name: `prf-${randomBytes(3).toString("hex")}`, arch: "all", from: "1.0", to: "1.1", action: "upgrade" as const };
     const ids = new Map<FleetHost, string>();
-    for (const host of fleet.hosts) ids.set(host, await host.h.trigger());
+    for (const host of fleet.hosts) ids.set(host, (await startManualRollout(host.h.redis, host.h.queues, host.h.env.config, [change])).rolloutId);
     const journal = (host: FleetHost) => host.h.journal(ids.get(host)!);
 
-    // The first host to hold the slot is killed once its first container is on its way.
-    const holder = await eventually("a host restarting under the fleet slot", async () => fleet.hosts.find((h) => journal(h).some((e) => e.type === "step.begin")));
+    // The canary host, alone in wave 1, is killed once its first container is on its way.
+    const holder = fleet.hosts[0]!;
+    await eventually("the canary host restarting under the fleet slot", async () => (journal(holder).some((e) => e.type === "step.begin") ? true : undefined));
     const others = fleet.hosts.filter((h) => h !== holder);
     expect(others.every((h) => !journal(h).some((e) => e.type === "step.begin"))).toBe(true);
     await holder.stop("SIGKILL");
@@ -57,8 +62,9 @@ describe("fleet lease: one host restarting at a time, a dead holder's slot freed
     expect(windows[0]!.token).toBeGreaterThan(killedToken);
     expect(windows[1]!.token).toBeGreaterThan(windows[0]!.token);
     for (const w of windows) for (const s of w.steps) expect(s >= w.from && s <= w.to).toBe(true);
-    // While one restarted, the other said why it waited.
-    expect([j1, j2].some((j) => j.some((e) => e.type === "rollout.waiting" && /^waiting for a fleet slot: 1 of 1 host\(s\) restart containers now \(flse-\d/.test(String(e.data["reason"]))))).toBe(true);
+    // They said why they waited: for the canary's wave, then (one of them) for the slot.
+    for (const j of [j1, j2]) expect(j.filter((e) => e.type === "rollout.waiting").map((e) => e.data["reason"])).toContain(`waiting for wave 2 of ${change.name} 1.1: canary host flse-0 is rolling it out`);
+    expect([j1, j2].some((j) => j.some((e) => e.type === "rollout.waiting" && /^waiting for a fleet slot: 1 of 1 host\(s\) restart containers now \(flse-[12]; fleet.maxHostsInFlight 1\)$/.test(String(e.data["reason"]))))).toBe(true);
 
     // The killed host comes back: it gives back its old slot, resumes under a new token and finishes.
     holder.start();
