@@ -9,7 +9,7 @@ import { oldestExposure } from "../status/exposure.js";
 import { activeRollouts } from "../status/open-halted.js";
 import type { HostRecord } from "./host-record.js";
 import { patchrollVersion } from "./patchroll-version.js";
-import { reportAbsentVersions } from "./absent-versions.js";
+import { reconcileVersions } from "./reconcile-versions.js";
 import { FleetRegistry, redisNowMs } from "./registry.js";
 
 export interface HeartbeatOptions {
@@ -107,7 +107,7 @@ export class Heartbeat {
 
   /**
    * The last apt event, container counts and the oldest exposure (a read-only scan, so not at every
-   * heartbeat), and the versions in flight this host will never have.
+   * heartbeat), and what this host owes the fleet about versions in flight (src/fleet/reconcile-versions.ts).
    */
   private async measure(): Promise<void> {
     this.measuredAt = Date.now();
@@ -133,12 +133,12 @@ export class Heartbeat {
     } catch (err) {
       this.o.logger.warn({ err: (err as Error).message }, "fleet heartbeat: could not measure the containers");
     }
-    // Versions this host's wave waits on for nothing: the package is not installed here.
     try {
-      const absent = await reportAbsentVersions(this.o.redis, this.o.config, await redisNowMs(this.o.redis));
-      if (absent.length > 0) this.o.logger.info({ versions: absent }, "told the fleet this host will never roll these versions out");
+      const r = await reconcileVersions(this.o.redis, this.o.config, await redisNowMs(this.o.redis));
+      if (r.absent.length > 0) this.o.logger.info({ versions: r.absent }, "told the fleet this host will never roll these versions out");
+      if (r.ended.length > 0) this.o.logger.warn({ versions: r.ended }, "told the fleet, from the journal, how rollouts ended that it had not heard of");
     } catch (err) {
-      this.o.logger.warn({ err: (err as Error).message }, "fleet heartbeat: could not look for versions this host lacks");
+      this.o.logger.warn({ err: (err as Error).message }, "fleet heartbeat: could not reconcile the versions in flight");
     }
   }
 }

@@ -82,8 +82,9 @@ export class VersionStore {
     return keys.map(fromKey);
   }
 
-  async hasHost(v: PackageVersion, host: string): Promise<boolean> {
-    return (await this.redis.hexists(this.key(v), HOST_FIELD + host)) === 1;
+  /** One host's record of the version, if it has one. */
+  async hostRecord(v: PackageVersion, host: string): Promise<HostVersion | null> {
+    return parse<HostVersion>((await this.redis.hget(this.key(v), HOST_FIELD + host)) ?? undefined);
   }
 
   async plan(v: PackageVersion): Promise<WavePlan | null> {

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FleetRollouts, versionsOf } from "../../src/fleet/fleet-rollout.js";
-import { reportAbsentVersions } from "../../src/fleet/absent-versions.js";
+import { reconcileVersions } from "../../src/fleet/reconcile-versions.js";
 import { FleetRegistry } from "../../src/fleet/registry.js";
 import { VersionStore } from "../../src/fleet/version-store.js";
 import { RolloutJournal } from "../../src/journal/journal.js";
@@ -82,10 +82,10 @@ describe("a rollout's fleet gate (real Redis)", () => {
     await store.join(v, "first-host", "r-1", async () => [["first-host"], [env.config.hostId]]);
     const asked: string[] = [];
     const installed = async (pkg: string) => (asked.push(pkg), { installed: false as const });
-    expect(await reportAbsentVersions(redis, env.config, 0, installed)).toEqual([v]);
+    expect((await reconcileVersions(redis, env.config, 0, installed)).absent).toEqual(["libabsent=1.0"]);
     expect((await store.read(v)).hosts[env.config.hostId]).toMatchObject({ state: "absent" });
     // Answered: not asked again; and versions whose waves do not name this host are not asked about at all.
-    expect(await reportAbsentVersions(redis, env.config, 0, installed)).toEqual([]);
+    expect((await reconcileVersions(redis, env.config, 0, installed)).absent).toEqual([]);
     expect(asked.filter((p) => p === "libabsent")).toEqual(["libabsent"]);
   });
 
@@ -99,6 +99,22 @@ describe("a rollout's fleet gate (real Redis)", () => {
     expect(await r.decide()).toEqual({ go: false, kind: "wave", reason: "waiting for wave 2 of libwave 3: canary host wave-one has not rolled it out yet" });
     await new VersionStore(redis, env.config).setHost(v, "wave-one", { state: "passed", rollout: "r-w1", restarted: 1 });
     expect(await r.decide()).toEqual({ go: true });
+  });
+
+  it("a rollout that ended without the fleet hearing of it (the daemon died in between) is told from its journal", async () => {
+    const v = { pkg: "libcrash", version: "5" };
+    const store = new VersionStore(redis, env.config);
+    await store.join(v, env.config.hostId, "r-crash", async () => [[env.config.hostId]]);
+    await store.setHost(v, env.config.hostId, { state: "running", rollout: "r-crash" });
+    const journal = new RolloutJournal(env.config.journalDir, env.config.hostId, "r-crash");
+    journal.append({ type: "container.done", container: "web-9", data: { outcome: "rolled-back", reason: "did not start; delta restored, healthy again" } });
+    journal.append({ type: "rollout.halted", data: { reason: "halted after batch 1", batch: 1, untouched: [] } });
+    const never = async () => ({ installed: true as const, version: "5" });
+    expect((await reconcileVersions(redis, env.config, 0, never)).ended).toEqual(["libcrash=5"]);
+    const view = await store.read(v);
+    expect(view.hosts[env.config.hostId]).toMatchObject({ state: "failed", rollout: "r-crash" });
+    expect(view.verdict).toMatchObject({ state: "failed", rollout: "r-crash", container: "web-9" });
+    expect((await reconcileVersions(redis, env.config, 0, never)).ended).toEqual([]);
   });
 
   it("a worker that stops is not kept waiting", async () => {
