@@ -101,6 +101,8 @@ export class FleetRollout {
   /** Waits until the fleet lets this rollout restart containers; says why while it waits. */
   private async clearance(onWait: (w: Wait) => Promise<void>, signal?: AbortSignal): Promise<void> {
     let last: FleetDecision | undefined;
+    /** When it was first held (a hold or a verdict, not a wave), by the Redis server's clock. */
+    let heldSince: number | undefined;
     for (;;) {
       if (signal?.aborted === true) throw new RolloutReleased(`released: ${String(signal.reason ?? "the worker is stopping")}`);
       let d: FleetDecision;
@@ -111,9 +113,10 @@ export class FleetRollout {
         d = { go: false, kind: "wave", reason: `waiting for the fleet: its Redis did not answer (${(err as Error).message})` };
       }
       if (d.go) {
-        if (last !== undefined && !last.go && last.kind !== "wave") await this.journalReleases();
+        if (heldSince !== undefined) await this.journalReleases(heldSince);
         return;
       }
+      if (d.kind !== "wave" && heldSince === undefined) heldSince = await redisNowMs(this.redis).catch(() => 0);
       // A rollout held between two batches gives its fleet slot back: it restarts nothing meanwhile.
       if (last === undefined) await this.lease.release().catch(() => undefined);
       if (last === undefined || last.go || d.reason !== last.reason) await onWait({ status: "waiting", reason: d.reason });
@@ -123,10 +126,10 @@ export class FleetRollout {
   }
 
   /** A hold or a verdict this rollout waited on was released: who let it go, and why, in its journal. */
-  private async journalReleases(): Promise<void> {
+  private async journalReleases(since: number): Promise<void> {
     for (const v of this.versions) {
       const { release } = await this.store.read(v);
-      if (release !== null) this.journal.append({ type: "fleet.released", data: { version: versionKey(v), who: release.who, why: release.why, at: new Date(release.at).toISOString() } });
+      if (release !== null && release.at >= since) this.journal.append({ type: "fleet.released", data: { version: versionKey(v), who: release.who, why: release.why, at: new Date(release.at).toISOString() } });
     }
   }
 
