@@ -82,6 +82,12 @@ describe("fleet host registry: three daemons on one shared Redis (real LXC, real
     expect(doc.hosts.find((x) => x.host === ids()[0])?.status).toBe("up");
     const text = (await fleet.hosts[0]!.cli("fleet", "hosts")).stdout;
     expect(text).toMatch(new RegExp(`${killed!.h.env.config.hostId}\\s+LOST \\d+s ago.*last word: idle`));
+    // The fleet's one screen says so, with the runbook, exit 7 as `status`.
+    const status = await fleet.hosts[0]!.cli("fleet", "status", "--json");
+    expect(status.exitCode, status.stderr).toBe(7);
+    const screen = JSON.parse(status.stdout) as { hosts: { counts: Record<string, number> }; attention: { what: string; runbook: string }[] };
+    expect(screen.hosts.counts).toEqual({ up: 1, stopped: 1, lost: 1 });
+    expect(screen.attention).toEqual([expect.objectContaining({ runbook: "fleet-host-lost", what: expect.stringContaining(`host ${killed!.h.env.config.hostId} is lost`) })]);
   });
 
   it("fleet forget removes a host, journaled with who and why; an unknown host is an error naming it", async () => {

@@ -128,6 +128,11 @@ describe("fleet waves and verdicts: three daemons, one package version (real apt
     expect(v).toMatchObject({ status: "failed", verdict: { state: "failed", host: "fwav-2", rollout: halted.id, container: canary.h.containers[0]!.name } });
     expect((await second.cli("fleet", "verdicts")).stdout).toMatch(new RegExp(`${pkg}=2.0\\s+FAILED\\s+1:fwav-2=failed 2:fwav-0=waiting 3:fwav-1=waiting\\s+fwav-2 rollout`));
 
+    const status = await third.cli("fleet", "status");
+    expect(status.exitCode).toBe(8);
+    expect(status.stdout).toContain(`!! ${pkg}=2.0 failed on fwav-2 (rollout ${halted.id}, container ${canary.h.containers[0]!.name}: rolled-back:`);
+    expect(status.stdout).toMatch(/runbook: .*runbooks\/fleet-version-held\.md/);
+
     // Held for a while: nothing restarted, nothing journaled as a step.
     await new Promise((r) => setTimeout(r, 1000));
     expect(await Promise.all([second, third].map(pidOf))).toEqual(before);

@@ -29,7 +29,7 @@ async function versionArg(text: string) {
   return v;
 }
 
-/** `patchroll fleet hosts|forget|verdicts|hold|release`: the hosts sharing this Redis and their verdicts. */
+/** `patchroll fleet hosts|forget|status|verdicts|hold|release`: the hosts sharing this Redis and their verdicts. */
 export function registerFleet(program: Command, ctx: CliContext): void {
   const fleet = program.command("fleet").description("the fleet: hosts sharing one Redis (fleet.enabled)");
   fleet
@@ -63,6 +63,19 @@ export function registerFleet(program: Command, ctx: CliContext): void {
       if (!forgotten) throw new PatchrollError("NOT_FOUND", `host ${host} is not registered in this fleet; see patchroll fleet hosts`);
       if (wantsJson(cmd)) return ctx.output.out(json({ host, forgotten }));
       ctx.output.out(`host ${host} forgotten (journaled with your name and reason)`);
+    });
+  fleet
+    .command("status")
+    .description("one screen: hosts by state, versions in flight with their waves and verdicts, holds, fleet slots, the oldest exposure, and what needs a human")
+    .action(async (_opts: unknown, cmd: Command) => {
+      const config = fleetConfig(cmd, ctx);
+      const [{ collectFleetStatus }, { renderFleetStatus }] = await Promise.all([import("../../fleet/fleet-status.js"), import("../../fleet/render-fleet-status.js")]);
+      const status = await withRedis(config, (redis) => collectFleetStatus(redis, config));
+      // As `status`: 8 when a version failed fleet-wide (the fleet's halt), 7 when anything else needs a human.
+      if (status.versions.some((v) => v.status === "failed")) ctx.exitCode = EXIT.HALTED;
+      else if (status.attention.length > 0) ctx.exitCode = EXIT.FINDINGS;
+      if (wantsJson(cmd)) return ctx.output.out(json(status));
+      ctx.output.out(renderFleetStatus(status));
     });
   fleet
     .command("verdicts")
