@@ -14,11 +14,11 @@ export interface FleetHost {
   h: RolloutHarness;
   configFile: string;
   /** The daemon process (the built binary), while it runs. */
-  daemon: { kill(signal: NodeJS.Signals): boolean; then: PromiseLike<unknown>["then"] } | undefined;
+  daemon: { kill(signal: NodeJS.Signals): boolean; then: PromiseLike<{ all?: unknown }>["then"] } | undefined;
   /** Starts the built daemon on this host's configuration. */
   start(): void;
-  /** SIGTERM (a clean stop), or SIGKILL (the host dies without a word). */
-  stop(signal?: "SIGTERM" | "SIGKILL"): Promise<void>;
+  /** SIGTERM (a clean stop), or SIGKILL (the host dies without a word); resolves with what the daemon printed. */
+  stop(signal?: "SIGTERM" | "SIGKILL"): Promise<string>;
   /** The built CLI as an operator on this host runs it. */
   cli(...args: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }>;
 }
@@ -36,7 +36,11 @@ export interface FleetBed {
  * A fleet on this machine: one real redis-server of its own, shared by `specs.length` hosts, each a
  * rollout harness (test bed, containers) with fleet mode on and a key prefix no other test uses.
  */
-export async function fleetBed(label: string, specs: readonly (readonly HarnessContainer[])[], flags: (i: number) => Record<string, unknown> = () => ({})): Promise<FleetBed> {
+export async function fleetBed(
+  label: string,
+  specs: readonly (readonly HarnessContainer[])[],
+  flags: (i: number, redis: { url: string; prefix: string }) => Record<string, unknown> | Promise<Record<string, unknown>> = () => ({}),
+): Promise<FleetBed> {
   const redis = await spawnRedis();
   const prefix = `pf-${randomBytes(3).toString("hex")}`;
   const hosts: FleetHost[] = [];
@@ -46,7 +50,7 @@ export async function fleetBed(label: string, specs: readonly (readonly HarnessC
     prefix,
     hosts,
     async cleanup() {
-      for (const host of hosts) await host.stop("SIGTERM").catch(() => undefined);
+      for (const host of hosts) await host.stop("SIGTERM").catch(() => "");
       for (const host of hosts) await host.h.cleanup().catch((err: unknown) => process.stderr.write(`fleet bed cleanup: ${(err as Error).message}\n`));
       bed.client?.disconnect();
       await redis.stop();
@@ -54,7 +58,7 @@ export async function fleetBed(label: string, specs: readonly (readonly HarnessC
   };
   try {
     for (const [i, spec] of specs.entries()) {
-      const { fleet, ...rest } = flags(i) as { fleet?: Record<string, unknown> };
+      const { fleet, ...rest } = (await flags(i, { url: redis.url, prefix })) as { fleet?: Record<string, unknown> };
       // Host ids that sort in creation order: the waves are cut by id (the fleet has its own Redis).
       const h = await rolloutHarness(`${label}${i}`, spec, { hostId: `${label}-${i}`, redis: { url: redis.url, prefix }, fleet: { enabled: true, heartbeatMs: 200, lostAfterMs: 1500, summaryEveryMs: 200, pollMs: 100, ...fleet }, ...rest });
       const configFile = join(h.env.root, "config.json");
@@ -70,9 +74,9 @@ export async function fleetBed(label: string, specs: readonly (readonly HarnessC
         async stop(signal = "SIGTERM") {
           const d = host.daemon;
           host.daemon = undefined;
-          if (d === undefined) return;
+          if (d === undefined) return "";
           d.kill(signal);
-          await d;
+          return String((await d).all ?? "");
         },
         async cli(...args) {
           const r = await execa(BIN, ["-c", configFile, ...args], { reject: false, env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin", SUDO_USER: "oncall-test", PATCHROLL_CONFIG: "" }, extendEnv: false, timeout: 60_000 });

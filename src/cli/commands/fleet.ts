@@ -29,7 +29,7 @@ async function versionArg(text: string) {
   return v;
 }
 
-/** `patchroll fleet hosts|forget|status|verdicts|hold|release`: the hosts sharing this Redis and their verdicts. */
+/** `patchroll fleet hosts|forget|acl|status|verdicts|hold|release`: the hosts sharing this Redis and their verdicts. */
 export function registerFleet(program: Command, ctx: CliContext): void {
   const fleet = program.command("fleet").description("the fleet: hosts sharing one Redis (fleet.enabled)");
   fleet
@@ -63,6 +63,25 @@ export function registerFleet(program: Command, ctx: CliContext): void {
       if (!forgotten) throw new PatchrollError("NOT_FOUND", `host ${host} is not registered in this fleet; see patchroll fleet hosts`);
       if (wantsJson(cmd)) return ctx.output.out(json({ host, forgotten }));
       ctx.output.out(`host ${host} forgotten (journaled with your name and reason)`);
+    });
+  fleet
+    .command("acl <host>")
+    .description("print the Redis ACL user of a host: its own keys and the fleet's, nothing else (password kept in --password-file)")
+    .requiredOption("--password-file <file>", "the host's Redis password: read, or created (mode 0600, random) when missing; only its SHA-256 is printed")
+    .action(async (host: string, opts: { passwordFile: string }, cmd: Command) => {
+      const { config } = configFor(cmd, ctx);
+      const [{ ConfigSchema }, { aclLines }, { hostPassword }] = await Promise.all([import("../../config/schema.js"), import("../../fleet/acl.js"), import("../../fleet/password-file.js")]);
+      if (!ConfigSchema.shape.hostId.safeParse(host).success) throw new PatchrollError("USAGE", `${JSON.stringify(host)} is not a host id: letters, digits, '.', '_' or '-'`);
+      const lines = aclLines(config, host, hostPassword(opts.passwordFile));
+      if (wantsJson(cmd)) return ctx.output.out(json({ host, ...lines, passwordFile: opts.passwordFile }));
+      ctx.output.out([
+        `# Redis ACL user of host ${host}: its own keys and the fleet's. On the shared Redis, as an administrator:`,
+        lines.command,
+        "# or, in the Redis aclfile:",
+        lines.aclFile,
+        `# On ${host}: redis.url redis://${lines.user}@REDIS-HOST:6379 and redis.password from ${opts.passwordFile}`,
+        "# (in /etc/patchroll/config.yaml, which containers cannot read; patchroll doctor checks it).",
+      ].join("\n"));
     });
   fleet
     .command("status")
