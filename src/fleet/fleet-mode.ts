@@ -16,3 +16,8 @@ export function fleetEnabled(config: Pick<Config, "fleet" | "redis">): boolean {
   }
   return true;
 }
+
+/** For the fleet commands: the configuration must take part in a fleet (they read the shared Redis). */
+export function requireFleet(config: Pick<Config, "fleet" | "redis">): void {
+  if (!fleetEnabled(config)) throw new PatchrollError("CONFIG_INVALID", "fleet commands need fleet.enabled: true and the fleet's shared Redis (redis.url or redis.sentinel); e.g. --set fleet.enabled=true --redis-url redis://fleet-redis:6379");
+}

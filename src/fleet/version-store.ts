@@ -1,6 +1,7 @@
 import type { Redis } from "ioredis";
 import type { Config } from "../config/schema.js";
 import { fleetKey } from "./fleet-keys.js";
+import { milestoneArgs, milestonesKey } from "./milestones.js";
 import { redisNowMs } from "./registry.js";
 import type { HostVersion, HumanMark, PackageVersion, Verdict, VersionView, WavePlan } from "./version-state.js";
 import { versionKey } from "./version-state.js";
@@ -106,17 +107,25 @@ export class VersionStore {
     await this.setHost(v, host, { state: "waiting", rollout }, now);
   }
 
-  /** Records how a host's rollout of the version stands, stamped now. */
+  /** Records how a host's rollout of the version stands, stamped now, and publishes it as a milestone. */
   async setHost(v: PackageVersion, host: string, s: Omit<HostVersion, "at">, now?: number): Promise<void> {
     const at = now ?? (await redisNowMs(this.redis));
-    await this.redis.hset(this.key(v), HOST_FIELD + host, JSON.stringify({ ...s, at } satisfies HostVersion));
+    await this.redis
+      .multi()
+      .hset(this.key(v), HOST_FIELD + host, JSON.stringify({ ...s, at } satisfies HostVersion))
+      .xadd(milestonesKey(this.ns), ...(milestoneArgs({ version: versionKey(v), host, rollout: s.rollout, milestone: s.state, at }) as [string, ...string[]]))
+      .exec();
   }
 
   /** A failed or inconclusive rollout's evidence: it holds the version fleet-wide until a release. */
   async setVerdict(v: PackageVersion, verdict: Omit<Verdict, "at">): Promise<void> {
     const at = await redisNowMs(this.redis);
     await this.touch(v, at);
-    await this.redis.hset(this.key(v), "verdict", JSON.stringify({ ...verdict, at } satisfies Verdict));
+    await this.redis
+      .multi()
+      .hset(this.key(v), "verdict", JSON.stringify({ ...verdict, at } satisfies Verdict))
+      .xadd(milestonesKey(this.ns), ...(milestoneArgs({ version: versionKey(v), host: verdict.host, rollout: verdict.rollout, milestone: "verdict", at, reason: `${verdict.state}: ${verdict.reason}` }) as [string, ...string[]]))
+      .exec();
   }
 
   /** An operator holds the version everywhere (it may not have reached any host yet). */

@@ -4,6 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FleetRollouts, versionsOf } from "../../src/fleet/fleet-rollout.js";
 import { reconcileVersions } from "../../src/fleet/reconcile-versions.js";
 import { FleetRegistry } from "../../src/fleet/registry.js";
+import { loadFleetReport } from "../../src/fleet/load-fleet-report.js";
+import { milestonesKey } from "../../src/fleet/milestones.js";
 import { VersionStore } from "../../src/fleet/version-store.js";
 import { RolloutJournal } from "../../src/journal/journal.js";
 import { silentLogger } from "../../src/log/logger.js";
@@ -115,6 +117,21 @@ describe("a rollout's fleet gate (real Redis)", () => {
     expect(view.hosts[env.config.hostId]).toMatchObject({ state: "failed", rollout: "r-crash" });
     expect(view.verdict).toMatchObject({ state: "failed", rollout: "r-crash", container: "web-9" });
     expect((await reconcileVersions(redis, env.config, 0, never)).ended).toEqual([]);
+  });
+
+  it("the fleet report reads the milestones the hosts published, and says when the stream was trimmed past them", async () => {
+    const v = { pkg: "librep", version: "1" };
+    const store = new VersionStore(redis, env.config);
+    await store.join(v, "rep-1", "r-rep", async () => [["rep-1"]]);
+    await store.setHost(v, "rep-1", { state: "running", rollout: "r-rep" });
+    await store.setHost(v, "rep-1", { state: "passed", rollout: "r-rep", restarted: 3 });
+    const before = await loadFleetReport(redis, env.config, v);
+    expect(before).toMatchObject({ status: "passed", trimmed: false, waves: [[{ host: "rep-1", state: "passed", restarted: 3, reportedAt: expect.any(String), startedAt: expect.any(String), endedAt: expect.any(String) }]] });
+    await redis.xtrim(milestonesKey(env.config), "MAXLEN", 0);
+    const after = await loadFleetReport(redis, env.config, v);
+    expect(after.trimmed).toBe(true);
+    expect(after.waves[0]![0]).not.toHaveProperty("startedAt");
+    await expect(loadFleetReport(redis, env.config, { pkg: "libnever", version: "0" })).rejects.toThrow("libnever=0 has not reached the fleet");
   });
 
   it("a worker that stops is not kept waiting", async () => {

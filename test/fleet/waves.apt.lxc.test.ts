@@ -107,6 +107,15 @@ describe("fleet waves and verdicts: three daemons, one package version (real apt
     expect(v.status).toBe("passed");
     expect(v.verdict).toBeNull();
     expect(v.waves.map((w) => w.map((h) => [h.host, h.state, h.restarted]))).toEqual([[["fwav-2", "passed", 1]], [["fwav-0", "passed", 1]], [["fwav-1", "passed", 1]]]);
+
+    // The fleet report: each wave's host, when it started restarting and was through, from the fleet stream.
+    const report = await second.cli("report", "--fleet", `${pkg}=1.1`, "--format", "json");
+    expect(report.exitCode, report.stderr).toBe(0);
+    const r = JSON.parse(report.stdout) as { status: string; trimmed: boolean; waves: { host: string; state: string; startedAt: string; endedAt: string }[][] };
+    expect(r).toMatchObject({ status: "passed", trimmed: false });
+    const flat = r.waves.flat();
+    expect(flat.map((h) => [h.host, h.state])).toEqual([["fwav-2", "passed"], ["fwav-0", "passed"], ["fwav-1", "passed"]]);
+    for (let i = 1; i < flat.length; i++) expect(Date.parse(flat[i]!.startedAt)).toBeGreaterThanOrEqual(Date.parse(flat[i - 1]!.endedAt) + BAKE_MS);
   });
 
   it("a broken version fails on the canary host; the others restart nothing for it until fleet release", async () => {
@@ -152,6 +161,11 @@ describe("fleet waves and verdicts: three daemons, one package version (real apt
       return s?.status === "waiting" && (s.waitReason ?? "").includes(`${pkg} 2.0 failed on fwav-0`) ? s : undefined;
     });
     expect(await pidOf(third)).toBe(before[1]);
+
+    const md = (await third.cli("report", "--fleet", `${pkg}=2.0`)).stdout;
+    expect(md).toContain(`# ${pkg} 2.0 across the fleet`);
+    expect(md).toContain(`**Held by a failed rollout:** fwav-0, rollout \`${next.id}\``);
+    expect(md).toContain("**release** by oncall-test (on fwav-0): the test lets it go");
   });
 
   it("an operator's hold and release are journaled with who and why; a bad PKG=VERSION is named", async () => {

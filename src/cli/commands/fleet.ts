@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import type { Config } from "../../config/schema.js";
 import { PatchrollError } from "../../errors/patchroll-error.js";
-import { fleetEnabled } from "../../fleet/fleet-mode.js";
+import { requireFleet } from "../../fleet/fleet-mode.js";
 import { type CliContext, configFor, wantsJson } from "../context.js";
 import { EXIT } from "../exit-codes.js";
 import { json } from "../output.js";
@@ -11,7 +11,7 @@ import { withRedis } from "../with-redis.js";
 /** The configuration, refused unless it takes part in a fleet (the commands read the shared Redis). */
 function fleetConfig(cmd: Command, ctx: CliContext): Config {
   const { config } = configFor(cmd, ctx);
-  if (!fleetEnabled(config)) throw new PatchrollError("CONFIG_INVALID", "fleet commands need fleet.enabled: true and the fleet's shared Redis (redis.url or redis.sentinel); e.g. --set fleet.enabled=true --redis-url redis://fleet-redis:6379");
+  requireFleet(config);
   return config;
 }
 
