@@ -25,8 +25,8 @@ function parse<T>(text: string | undefined): T | null {
 /**
  * What the fleet knows of each package version: `{PREFIX:fleet}:version:NAME=VERSION`, a hash with its
  * wave plan, each host's rollout of it (`host:ID`), the standing verdict, an operator's hold and the last
- * release; `{PREFIX:fleet}:versions` lists the versions by when the fleet first saw them. Times are the
- * Redis server's.
+ * release; `{PREFIX:fleet}:versions` lists the versions by when the fleet first saw them, `:held` the
+ * versions held now (for the gauge). Times are the Redis server's.
  */
 export class VersionStore {
   constructor(
@@ -124,6 +124,7 @@ export class VersionStore {
     await this.redis
       .multi()
       .hset(this.key(v), "verdict", JSON.stringify({ ...verdict, at } satisfies Verdict))
+      .sadd(fleetKey(this.ns, "held"), versionKey(v))
       .xadd(milestonesKey(this.ns), ...(milestoneArgs({ version: versionKey(v), host: verdict.host, rollout: verdict.rollout, milestone: "verdict", at, reason: `${verdict.state}: ${verdict.reason}` }) as [string, ...string[]]))
       .exec();
   }
@@ -132,12 +133,12 @@ export class VersionStore {
   async hold(v: PackageVersion, mark: Omit<HumanMark, "at">): Promise<void> {
     const at = await redisNowMs(this.redis);
     await this.touch(v, at);
-    await this.redis.hset(this.key(v), "hold", JSON.stringify({ ...mark, at } satisfies HumanMark));
+    await this.redis.multi().hset(this.key(v), "hold", JSON.stringify({ ...mark, at } satisfies HumanMark)).sadd(fleetKey(this.ns, "held"), versionKey(v)).exec();
   }
 
   /** An operator lets the version go on: the hold goes, and verdicts and failures until now stop holding it. */
   async release(v: PackageVersion, mark: Omit<HumanMark, "at">): Promise<void> {
     const at = await redisNowMs(this.redis);
-    await this.redis.multi().hdel(this.key(v), "hold").hset(this.key(v), "release", JSON.stringify({ ...mark, at } satisfies HumanMark)).exec();
+    await this.redis.multi().hdel(this.key(v), "hold").hset(this.key(v), "release", JSON.stringify({ ...mark, at } satisfies HumanMark)).srem(fleetKey(this.ns, "held"), versionKey(v)).exec();
   }
 }

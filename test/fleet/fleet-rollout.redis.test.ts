@@ -6,6 +6,9 @@ import { reconcileVersions } from "../../src/fleet/reconcile-versions.js";
 import { FleetRegistry } from "../../src/fleet/registry.js";
 import { loadFleetReport } from "../../src/fleet/load-fleet-report.js";
 import { milestonesKey } from "../../src/fleet/milestones.js";
+import { registerFleetMetrics } from "../../src/fleet/fleet-metrics.js";
+import { Registry } from "prom-client";
+import { parsePrometheusText, sampleValue } from "../metrics/prom-text.js";
 import { VersionStore } from "../../src/fleet/version-store.js";
 import { RolloutJournal } from "../../src/journal/journal.js";
 import { silentLogger } from "../../src/log/logger.js";
@@ -132,6 +135,23 @@ describe("a rollout's fleet gate (real Redis)", () => {
     expect(after.trimmed).toBe(true);
     expect(after.waves[0]![0]).not.toHaveProperty("startedAt");
     await expect(loadFleetReport(redis, env.config, { pkg: "libnever", version: "0" })).rejects.toThrow("libnever=0 has not reached the fleet");
+  });
+
+  it("the fleet's gauges: hosts up and silent, slots held, versions held (one cheap read each)", async () => {
+    const reg = new Registry();
+    registerFleetMetrics([reg], redis, env.config);
+    const store = new VersionStore(redis, env.config);
+    const v = { pkg: "libgauge", version: "1" };
+    const scrape = async () => parsePrometheusText(await reg.metrics());
+    const before = sampleValue(await scrape(), "patchroll_fleet_versions_held");
+    await store.hold(v, { who: "alice", why: "gauge" });
+    expect(sampleValue(await scrape(), "patchroll_fleet_versions_held")).toBe(before + 1);
+    await store.release(v, { who: "alice", why: "gauge" });
+    const m = await scrape();
+    expect(sampleValue(m, "patchroll_fleet_versions_held")).toBe(before);
+    // This file's hosts: this one and "wave-one" heartbeat once, "up" until fleet.lostAfterMs.
+    expect(sampleValue(m, "patchroll_fleet_hosts", { status: "up" }) + sampleValue(m, "patchroll_fleet_hosts", { status: "silent" })).toBe(2);
+    expect(sampleValue(m, "patchroll_fleet_slots_held")).toBeGreaterThanOrEqual(0);
   });
 
   it("a worker that stops is not kept waiting", async () => {
