@@ -188,10 +188,13 @@ export class FleetRollout {
   async finished(r: Pick<RolloutProgress, "status" | "outcomes" | "haltReason">): Promise<void> {
     await this.end();
     const j = judgeRollout(r);
+    // Aborted before it restarted anything (e.g. a held rollout an operator ended for a fixed version's):
+    // it proves nothing of the version, so it holds nothing fleet-wide.
+    const triedNothing = r.status === "aborted" && r.outcomes.length === 0;
     const told = await this.tell(`how the rollout ended (${j.state})`, async () => {
       if (!this.joined) await this.join();
       for (const v of this.versions) await this.store.setHost(v, this.host, { state: j.state, rollout: this.rolloutId, restarted: j.restarted });
-      if (j.state !== "passed" && !(j.state === "failed" && this.failedMarked)) await this.mark(j);
+      if (j.state !== "passed" && !triedNothing && !(j.state === "failed" && this.failedMarked)) await this.mark(j);
     });
     if (told) this.logger.info({ rolloutId: this.rolloutId, versions: this.versions.map(versionKey), verdict: j.state }, "fleet told how the rollout ended");
   }

@@ -1,5 +1,6 @@
 import type { Redis } from "ioredis";
 import type { Config } from "../config/schema.js";
+import { standingVerdict } from "./decide.js";
 import { fleetKey } from "./fleet-keys.js";
 import { milestoneArgs, milestonesKey } from "./milestones.js";
 import { redisNowMs } from "./registry.js";
@@ -117,8 +118,17 @@ export class VersionStore {
       .exec();
   }
 
-  /** A failed or inconclusive rollout's evidence: it holds the version fleet-wide until a release. */
-  async setVerdict(v: PackageVersion, verdict: Omit<Verdict, "at">): Promise<void> {
+  /**
+   * A failed or inconclusive rollout's evidence: it holds the version fleet-wide until a release. An
+   * inconclusive result never replaces a failure standing (unreleased): the evidence of harm stays.
+   * Returns whether it became the verdict.
+   */
+  async setVerdict(v: PackageVersion, verdict: Omit<Verdict, "at">): Promise<boolean> {
+    if (verdict.state === "inconclusive") {
+      const [was, release] = (await this.redis.hmget(this.key(v), "verdict", "release")).map((x) => x ?? undefined);
+      const standing = standingVerdict({ verdict: parse<Verdict>(was), release: parse<HumanMark>(release) });
+      if (standing?.state === "failed") return false;
+    }
     const at = await redisNowMs(this.redis);
     await this.touch(v, at);
     await this.redis
@@ -127,6 +137,7 @@ export class VersionStore {
       .sadd(fleetKey(this.ns, "held"), versionKey(v))
       .xadd(milestonesKey(this.ns), ...(milestoneArgs({ version: versionKey(v), host: verdict.host, rollout: verdict.rollout, milestone: "verdict", at, reason: `${verdict.state}: ${verdict.reason}` }) as [string, ...string[]]))
       .exec();
+    return true;
   }
 
   /** An operator holds the version everywhere (it may not have reached any host yet). */
