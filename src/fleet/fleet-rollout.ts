@@ -4,6 +4,7 @@ import type { AptEvent } from "../intake/apt-event.js";
 import type { RolloutJournal } from "../journal/journal.js";
 import type { Logger } from "../log/logger.js";
 import { type GateDecision, type RolloutGate, RolloutReleased, type Wait } from "../rollout/gates.js";
+import { readControls } from "../rollout/controls.js";
 import type { RolloutProgress } from "../rollout/run-rollout.js";
 import { decideAll, type FleetDecision, decideVersion, judgeRollout } from "./decide.js";
 import { FleetLease } from "./fleet-lease.js";
@@ -99,12 +100,17 @@ export class FleetRollout {
   }
 
   /** Waits until the fleet lets this rollout restart containers; says why while it waits. */
-  private async clearance(onWait: (w: Wait) => Promise<void>, signal?: AbortSignal): Promise<void> {
+  private async clearance(onWait: (w: Wait) => Promise<void>, signal?: AbortSignal): Promise<GateDecision> {
     let last: FleetDecision | undefined;
     /** When it was first held (a hold or a verdict, not a wave), by the Redis server's clock. */
     let heldSince: number | undefined;
     for (;;) {
       if (signal?.aborted === true) throw new RolloutReleased(`released: ${String(signal.reason ?? "the worker is stopping")}`);
+      // An operator may end a rollout while the fleet holds it (e.g. once a fixed version is installed).
+      if (last !== undefined) {
+        const { aborted } = await readControls(this.redis, this.config, this.rolloutId).catch(() => ({ aborted: undefined }));
+        if (aborted !== undefined) return { go: false, abort: aborted };
+      }
       let d: FleetDecision;
       try {
         d = await this.decide();
@@ -114,7 +120,7 @@ export class FleetRollout {
       }
       if (d.go) {
         if (heldSince !== undefined) await this.journalReleases(heldSince);
-        return;
+        return { go: true };
       }
       if (d.kind !== "wave" && heldSince === undefined) heldSince = await redisNowMs(this.redis).catch(() => 0);
       // A rollout held between two batches gives its fleet slot back: it restarts nothing meanwhile.
@@ -145,7 +151,8 @@ export class FleetRollout {
         return d;
       },
       beforeBatch: async (batch, onWait): Promise<GateDecision> => {
-        await this.clearance(onWait, signal);
+        const cleared = await this.clearance(onWait, signal);
+        if (!cleared.go) return cleared;
         const d = await inner.beforeBatch(batch, onWait);
         if (d.go) await this.lease.ensure(onWait, signal);
         if (d.go && !this.running) {

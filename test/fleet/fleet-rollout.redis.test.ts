@@ -14,6 +14,7 @@ import { RolloutJournal } from "../../src/journal/journal.js";
 import { silentLogger } from "../../src/log/logger.js";
 import { connectRedis } from "../../src/queue/connection.js";
 import { OPEN_GATE, RolloutReleased, type Wait } from "../../src/rollout/gates.js";
+import { requestControl } from "../../src/rollout/controls.js";
 import { testEnv, type TestEnv, testRedisUrl } from "../helpers/redis.js";
 
 /**
@@ -163,6 +164,18 @@ describe("a rollout's fleet gate (real Redis)", () => {
     // This file's hosts: this one and "wave-one" heartbeat once, "up" until fleet.lostAfterMs.
     expect(sampleValue(m, "patchroll_fleet_hosts", { status: "up" }) + sampleValue(m, "patchroll_fleet_hosts", { status: "silent" })).toBe(2);
     expect(sampleValue(m, "patchroll_fleet_slots_held")).toBeGreaterThanOrEqual(0);
+  });
+
+  it("an operator's abort ends a rollout the fleet holds", async () => {
+    const v = { pkg: "libheld", version: "4" };
+    const store = new VersionStore(redis, env.config);
+    await store.hold(v, { who: "alice", why: "bad build" });
+    const config = { ...env.config, hostId: "held-host" };
+    const r = new FleetRollouts(redis, config, silentLogger()).rollout("r-held", [v], new RolloutJournal(config.journalDir, "held-host", "r-held"));
+    const waiting = r.gate(OPEN_GATE).beforeBatch(1, async () => {});
+    await new Promise((res) => setTimeout(res, 150));
+    await requestControl(redis, config, { action: "abort", rolloutId: "r-held", who: "bob", why: "the fixed version is installed" });
+    expect(await waiting).toEqual({ go: false, abort: { who: "bob", why: "the fixed version is installed", rollBackCompleted: false } });
   });
 
   it("a worker that stops is not kept waiting", async () => {

@@ -162,6 +162,14 @@ describe("fleet waves and verdicts: three daemons, one package version (real apt
     });
     expect(await pidOf(third)).toBe(before[1]);
 
+    // The operator ends the held rollout (as when a fixed version is installed): it ends at once, and holds nothing more.
+    const held3 = (await rolloutOf(third, "2.0"))!;
+    expect((await third.cli("rollouts", "abort", held3.id, "--why", "the fix is installed")).exitCode).toBe(0);
+    expect((await ended(third, "2.0")).status).toBe("aborted");
+    expect(await pidOf(third)).toBe(before[1]);
+    const after = (JSON.parse((await third.cli("fleet", "verdicts", "--json")).stdout) as VerdictsDocument).versions.find((x) => x.version === "2.0")!;
+    expect(after.verdict).toMatchObject({ state: "failed", host: "fwav-0" });
+
     const md = (await third.cli("report", "--fleet", `${pkg}=2.0`)).stdout;
     expect(md).toContain(`# ${pkg} 2.0 across the fleet`);
     expect(md).toContain(`**Held by a failed rollout:** fwav-0, rollout \`${next.id}\``);
