@@ -3,7 +3,7 @@ import type { Config } from "../config/schema.js";
 import { PatchrollError } from "../errors/patchroll-error.js";
 import { fleetKey } from "./fleet-keys.js";
 import { buildFleetReport, type FleetReport, type FleetReportAction } from "./fleet-report.js";
-import { readMilestones } from "./milestones.js";
+import { readMilestones, streamFields } from "./milestones.js";
 import { redisNowMs } from "./registry.js";
 import { type PackageVersion, versionKey } from "./version-state.js";
 import { VersionStore } from "./version-store.js";
@@ -12,8 +12,7 @@ import { VersionStore } from "./version-store.js";
 async function actionsOn(redis: Redis, config: Pick<Config, "redis">, subject: string): Promise<FleetReportAction[]> {
   const out: FleetReportAction[] = [];
   for (const [id, fields] of await redis.xrange(fleetKey(config, "actions"), "-", "+")) {
-    const f = new Map<string, string>();
-    for (let i = 0; i + 1 < fields.length; i += 2) f.set(fields[i]!, fields[i + 1]!);
+    const f = streamFields(fields);
     if (f.get("subject") !== subject) continue;
     out.push({ at: new Date(Number(id.split("-")[0])).toISOString(), action: f.get("action") ?? "", who: f.get("who") ?? "", why: f.get("why") ?? "", host: f.get("host") ?? "" });
   }

@@ -24,6 +24,13 @@ export interface Milestone {
   reason?: string;
 }
 
+/** A stream entry's flat `[field, value, ...]` list as a map. */
+export function streamFields(fields: readonly string[]): Map<string, string> {
+  const f = new Map<string, string>();
+  for (let i = 0; i + 1 < fields.length; i += 2) f.set(fields[i]!, fields[i + 1]!);
+  return f;
+}
+
 export function milestonesKey(ns: NS): string {
   return fleetKey(ns, "milestones");
 }
@@ -42,8 +49,7 @@ export async function readMilestones(redis: Redis, ns: NS, version: string): Pro
   for (;;) {
     const batch = await redis.xrange(key, from, "+", "COUNT", 1000);
     for (const [, fields] of batch) {
-      const f = new Map<string, string>();
-      for (let i = 0; i + 1 < fields.length; i += 2) f.set(fields[i]!, fields[i + 1]!);
+      const f = streamFields(fields);
       if (f.get("version") !== version) continue;
       out.push({ version, host: f.get("host") ?? "", rollout: f.get("rollout") ?? "", milestone: f.get("milestone") ?? "", at: Number(f.get("at")), ...(f.has("reason") ? { reason: f.get("reason")! } : {}) });
     }
