@@ -1,4 +1,6 @@
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { parse } from "yaml";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FleetRollouts, versionsOf } from "../../src/fleet/fleet-rollout.js";
@@ -164,6 +166,14 @@ describe("a rollout's fleet gate (real Redis)", () => {
     // This file's hosts: this one and "wave-one" heartbeat once, "up" until fleet.lostAfterMs.
     expect(sampleValue(m, "patchroll_fleet_hosts", { status: "up" }) + sampleValue(m, "patchroll_fleet_hosts", { status: "silent" })).toBe(2);
     expect(sampleValue(m, "patchroll_fleet_slots_held")).toBeGreaterThanOrEqual(0);
+    // The shipped fleet alert rules use only these gauges, each with a runbook that exists.
+    const names = new Set([...m.values()].flatMap((f) => [f.name, ...f.samples.map((x) => x.name)]));
+    const rules = (parse(readFileSync(new URL("../../deploy/prometheus/patchroll-fleet-alerts.yml", import.meta.url), "utf8")) as { groups: { rules: { alert: string; expr: string; annotations: { runbook: string } }[] }[] }).groups.flatMap((g) => g.rules);
+    expect(rules.length).toBe(3);
+    for (const r of rules) {
+      for (const metric of r.expr.match(/patchroll_[a-z_]+/g) ?? []) expect(names, `${r.alert}: ${metric}`).toContain(metric);
+      expect(readFileSync(new URL(`../../${r.annotations.runbook}`, import.meta.url), "utf8").length, r.alert).toBeGreaterThan(100);
+    }
   });
 
   it("an operator's abort ends a rollout the fleet holds", async () => {
