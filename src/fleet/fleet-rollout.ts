@@ -9,6 +9,8 @@ import type { RolloutProgress } from "../rollout/run-rollout.js";
 import { decideAll, type FleetDecision, decideVersion, judgeRollout } from "./decide.js";
 import { FleetLease } from "./fleet-lease.js";
 import { LeaseStore } from "./lease-store.js";
+import { type Installed, installedHere } from "./absent-versions.js";
+import { supersededBy } from "./superseded.js";
 import { FleetRegistry, redisNowMs } from "./registry.js";
 import { type PackageVersion, versionKey, type WavePlan } from "./version-state.js";
 import { VersionStore } from "./version-store.js";
@@ -27,13 +29,18 @@ export class FleetRollouts {
     private readonly redis: Redis,
     private readonly config: Config,
     private readonly logger: Logger,
+    /** What this host has of a package (dpkg; tests pass their own). */
+    private readonly installed: (pkg: string) => Promise<Installed> = installedHere,
   ) {}
 
   /** The fleet's part in one rollout of these versions. */
   rollout(rolloutId: string, versions: readonly PackageVersion[], journal: RolloutJournal): FleetRollout {
-    return new FleetRollout(this.redis, this.config, this.logger.child({ fleet: true }), rolloutId, versions, journal);
+    return new FleetRollout(this.redis, this.config, this.logger.child({ fleet: true }), rolloutId, versions, journal, this.installed);
   }
 }
+
+/** How often, at most, a held rollout looks whether a later version superseded it (a dpkg-query each). */
+const SUPERSEDED_CHECK_MS = 30_000;
 
 /**
  * One rollout in a fleet. Before each batch it asks the fleet, and waits (saying why, in the journal and
@@ -58,6 +65,7 @@ export class FleetRollout {
     readonly rolloutId: string,
     readonly versions: readonly PackageVersion[],
     private readonly journal: RolloutJournal,
+    private readonly installed: (pkg: string) => Promise<Installed> = installedHere,
   ) {
     this.store = new VersionStore(redis, config);
     this.registry = new FleetRegistry(redis, config);
@@ -104,6 +112,7 @@ export class FleetRollout {
     let last: FleetDecision | undefined;
     /** When it was first held (a hold or a verdict, not a wave), by the Redis server's clock. */
     let heldSince: number | undefined;
+    let supersededCheckedAt = 0;
     for (;;) {
       if (signal?.aborted === true) throw new RolloutReleased(`released: ${String(signal.reason ?? "the worker is stopping")}`);
       // An operator may end a rollout while the fleet holds it (e.g. once a fixed version is installed).
@@ -123,6 +132,13 @@ export class FleetRollout {
         return { go: true };
       }
       if (d.kind !== "wave" && heldSince === undefined) heldSince = await redisNowMs(this.redis).catch(() => 0);
+      // Held before it restarted anything, and a later version of every package it brings is installed
+      // since: it ends, and the later version's rollout (queued behind it) takes over.
+      if (d.kind !== "wave" && !this.running && Date.now() - supersededCheckedAt >= SUPERSEDED_CHECK_MS) {
+        supersededCheckedAt = Date.now();
+        const why = await supersededBy(this.versions, this.installed).catch(() => undefined);
+        if (why !== undefined) return { go: false, abort: { who: "patchroll (fleet)", why, rollBackCompleted: false } };
+      }
       // A rollout held between two batches gives its fleet slot back: it restarts nothing meanwhile.
       if (last === undefined) await this.lease.release().catch(() => undefined);
       if (last === undefined || last.go || d.reason !== last.reason) await onWait({ status: "waiting", reason: d.reason });

@@ -188,6 +188,24 @@ describe("a rollout's fleet gate (real Redis)", () => {
     expect(await waiting).toEqual({ go: false, abort: { who: "bob", why: "the fixed version is installed", rollBackCompleted: false } });
   });
 
+  it("a held rollout ends by itself once a later version of every package it brings is installed", async () => {
+    const v = { pkg: "libsup", version: "2.0" };
+    await new VersionStore(redis, env.config).hold(v, { who: "alice", why: "broken" });
+    const config = { ...env.config, hostId: "sup-host" };
+    let here = "2.0";
+    const installed = async () => ({ installed: true as const, version: here });
+    const make = (id: string) => new FleetRollouts(redis, config, silentLogger(), installed).rollout(id, [v], new RolloutJournal(config.journalDir, "sup-host", id));
+    here = "2.1";
+    expect(await make("r-sup").gate(OPEN_GATE).beforeBatch(1, async () => {})).toEqual({ go: false, abort: { who: "patchroll (fleet)", why: "superseded: libsup 2.1 is installed since libsup=2.0; the later version's own rollout restarts these containers", rollBackCompleted: false } });
+    // Still the held version installed: it waits for a human.
+    here = "2.0";
+    const stop = new AbortController();
+    const waiting = make("r-nosup").gate(OPEN_GATE, stop.signal).beforeBatch(1, async () => {});
+    await new Promise((res) => setTimeout(res, 150));
+    stop.abort("test over");
+    await expect(waiting).rejects.toBeInstanceOf(RolloutReleased);
+  });
+
   it("a worker that stops is not kept waiting", async () => {
     const { r } = rollout("r-stop", "another-host");
     const stop = new AbortController();
