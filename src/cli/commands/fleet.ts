@@ -53,15 +53,10 @@ export function registerFleet(program: Command, ctx: CliContext): void {
     .requiredOption("--why <text>", "why, in your words: journaled with your login name")
     .action(async (host: string, opts: { why: string }, cmd: Command) => {
       const config = fleetConfig(cmd, ctx);
-      const [{ FleetRegistry }, { recordFleetAction }] = await Promise.all([import("../../fleet/registry.js"), import("../../fleet/fleet-actions.js")]);
-      const forgotten = await withRedis(config, async (redis) => {
-        const registry = new FleetRegistry(redis, config);
-        if (!(await registry.list(config.fleet.lostAfterMs)).some((h) => h.host === host)) return false;
-        await recordFleetAction(redis, config, { action: "forget", who: operatorName(ctx.env), why: why(opts.why), subject: host });
-        return registry.forget(host);
-      });
-      if (!forgotten) throw new PatchrollError("NOT_FOUND", `host ${host} is not registered in this fleet; see patchroll fleet hosts`);
-      if (wantsJson(cmd)) return ctx.output.out(json({ host, forgotten }));
+      const reason = why(opts.why);
+      const { forgetHost } = await import("../../fleet/fleet-controls.js");
+      await withRedis(config, (redis) => forgetHost(redis, config, host, operatorName(ctx.env), reason));
+      if (wantsJson(cmd)) return ctx.output.out(json({ host, forgotten: true }));
       ctx.output.out(`host ${host} forgotten (journaled with your name and reason)`);
     });
   fleet
@@ -119,17 +114,9 @@ export function registerFleet(program: Command, ctx: CliContext): void {
         const config = fleetConfig(cmd, ctx);
         const v = await versionArg(text);
         const reason = why(opts.why);
-        const [{ VersionStore }, { recordFleetAction }, { versionStatus }, { versionKey }] = await Promise.all([import("../../fleet/version-store.js"), import("../../fleet/fleet-actions.js"), import("../../fleet/verdicts.js"), import("../../fleet/version-state.js")]);
+        const [{ holdOrRelease }, { versionKey }] = await Promise.all([import("../../fleet/fleet-controls.js"), import("../../fleet/version-state.js")]);
         const who = operatorName(ctx.env);
-        const status = await withRedis(config, async (redis) => {
-          const store = new VersionStore(redis, config);
-          if (action === "release" && !["held", "failed", "inconclusive"].includes(versionStatus(await store.read(v)))) {
-            throw new PatchrollError("NOT_FOUND", `${versionKey(v)} is neither held nor failed nor inconclusive: nothing to release (patchroll fleet verdicts)`);
-          }
-          await recordFleetAction(redis, config, { action, who, why: reason, subject: versionKey(v) });
-          await (action === "hold" ? store.hold(v, { who, why: reason }) : store.release(v, { who, why: reason }));
-          return versionStatus(await store.read(v));
-        });
+        const status = await withRedis(config, (redis) => holdOrRelease(redis, config, action, v, who, reason));
         if (wantsJson(cmd)) return ctx.output.out(json({ version: versionKey(v), action, who, why: reason, status }));
         ctx.output.out(`${versionKey(v)}: ${action} recorded (by ${who}); now ${status}. Follow it with: patchroll fleet verdicts`);
       });
