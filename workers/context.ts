@@ -1,6 +1,7 @@
 import type { Redis } from "ioredis";
 import type { Config } from "../src/config/schema.js";
 import type { ContainerDriver } from "../src/containers/driver.js";
+import type { FleetRollouts } from "../src/fleet/fleet-rollout.js";
 import type { EventStore } from "../src/intake/event-store.js";
 import type { Logger } from "../src/log/logger.js";
 import type { Queues } from "../src/queue/queues.js";
@@ -15,6 +16,8 @@ export interface WorkerContext {
   events: EventStore;
   rollouts: RolloutStore;
   driver: ContainerDriver;
+  /** Fleet mode only (`fleet.enabled`): rollouts wait for their wave and hold what failed elsewhere. */
+  fleet?: FleetRollouts;
   /** Fault injection for crash tests: called at each rollout step boundary. */
   checkpoint?: (container: string, step: string) => void | Promise<void>;
 }

@@ -25,6 +25,7 @@ import type { WorkerContext } from "./context.js";
 import { enqueueNotice } from "../src/queue/jobs/notify.js";
 import { parseJob } from "../src/queue/jobs/parse-job.js";
 import { RolloutJob } from "../src/queue/jobs/rollout.js";
+import { versionsOf } from "../src/fleet/fleet-rollout.js";
 
 /** Snapshots of a container live beside its delta (same filesystem: cheap copies, atomic renames). */
 export function snapshotsDirOf(lxcPath: string, container: string): string {
@@ -134,7 +135,9 @@ async function runJob(job: Job, ctx: WorkerContext, scope: JobScope, token?: str
   const onControls = async (): Promise<void> => {
     await journalPendingControls(ctx.redis, config, journal);
   };
-  const gate = controlGate({ redis: ctx.redis, config, rolloutId, windows, approveAfter: config.rollout.approveAfter, onControls, ...(signal !== undefined ? { signal } : {}) });
+  const controls = controlGate({ redis: ctx.redis, config, rolloutId, windows, approveAfter: config.rollout.approveAfter, onControls, ...(signal !== undefined ? { signal } : {}) });
+  const fleet = ctx.fleet?.rollout(rolloutId, versionsOf(combined, packages), journal);
+  const gate = fleet?.gate(controls, signal) ?? controls;
   let result: RolloutProgress;
   try {
     result = await runRollout({
@@ -149,10 +152,12 @@ async function runJob(job: Job, ctx: WorkerContext, scope: JobScope, token?: str
       onProgress: async (p) => {
         await job.updateProgress({ batch: p.batch, batches: p.batches, done: p.done, total: p.total, failures: p.failures });
         await ctx.rollouts.save({ ...state, ...p, updatedAt: new Date().toISOString() });
+        await fleet?.progress(p);
       },
     });
   } catch (err) {
     windows.close();
+    await fleet?.end();
     if (err instanceof RolloutReleased) {
       // The daemon is stopping: hand the rollout back; the next worker resumes it from the journal.
       journal.append("rollout.released", { reason: err.message });
@@ -163,6 +168,7 @@ async function runJob(job: Job, ctx: WorkerContext, scope: JobScope, token?: str
     throw new DelayedError();
   }
   windows.close();
+  await fleet?.finished(result);
   journal.close();
   // Old snapshots go once the rollout is over, off the restart path (`snapshots.keep` per container).
   for (const o of result.outcomes) {

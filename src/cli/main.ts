@@ -19,6 +19,7 @@ import { registerJobs } from "./commands/jobs.js";
 import { registerRolloutControls } from "./commands/rollouts-control.js";
 import { registerDoctor } from "./commands/doctor.js";
 import { registerCompletion } from "./commands/completion.js";
+import { registerFleet } from "./commands/fleet.js";
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -36,7 +37,7 @@ export function buildProgram(ctx: CliContext): Command {
     .showHelpAfterError()
     .exitOverride()
     .configureOutput({ writeOut: (t) => ctx.output.out(t), writeErr: (t) => ctx.output.err(t) });
-  for (const register of [registerDaemon, registerConfig, registerEvents, registerRollouts, registerContainers, registerScan, registerPlan, registerPins, registerJournal, registerReport, registerStatus, registerQueues, registerJobs, registerRolloutControls, registerDoctor, registerCompletion]) {
+  for (const register of [registerDaemon, registerConfig, registerEvents, registerRollouts, registerContainers, registerScan, registerPlan, registerPins, registerJournal, registerReport, registerStatus, registerQueues, registerJobs, registerRolloutControls, registerDoctor, registerCompletion, registerFleet]) {
     register(program, ctx);
   }
   return program;

@@ -1,11 +1,9 @@
 import { hostname } from "node:os";
 import { z } from "zod";
+import { BatchSize } from "./batch-size.js";
+import { FleetSchema } from "../fleet/fleet-schema.js";
 
-/** A batch size: a count (`1`, `5`) or a share of the remaining plan (`"10%"`), as Ansible's `serial`. */
-export const BatchSize = z.union([
-  z.number().int().positive(),
-  z.string().regex(/^([1-9][0-9]?|100)%$/, "a percentage such as \"10%\""),
-]);
+export { BatchSize } from "./batch-size.js";
 
 /** One health check of a container. Results are recorded with their evidence. */
 export const HealthCheck = z.discriminatedUnion("type", [
@@ -117,6 +115,7 @@ export const ConfigSchema = z.strictObject({
     port: z.number().int().min(0).max(65535).default(9470).describe("TCP port of the dashboard and `/metrics` (0: any free port, for tests)."),
     tokenFile: z.string().startsWith("/").optional().describe("File holding the token that allows actions (pause, resume, approve, abort, retry); created with mode 0600 when missing. Default: `STATEDIR/http-token`, which containers cannot read."),
   }).prefault({}).describe("The web dashboard: read-only without a token, actions with the token."),
+  fleet: FleetSchema,
 });
 
 export type Config = Readonly<z.infer<typeof ConfigSchema>>;

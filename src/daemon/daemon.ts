@@ -18,6 +18,10 @@ import { closeQueues, openQueues, type Queues } from "../queue/queues.js";
 import { RedisSupervisor } from "../queue/redis-supervisor.js";
 import { ensureRollout } from "../rollout/ensure-rollout.js";
 import { RolloutStore } from "../rollout/rollout-store.js";
+import { fleetEnabled } from "../fleet/fleet-mode.js";
+import { Heartbeat } from "../fleet/heartbeat.js";
+import { FleetRollouts } from "../fleet/fleet-rollout.js";
+import { LeaseStore } from "../fleet/lease-store.js";
 import { closeWorkers, startWorkers } from "../../workers/start-workers.js";
 import type { WorkerContext } from "../../workers/context.js";
 
@@ -42,6 +46,8 @@ export class Daemon {
   /** The unattended-upgrades log watcher and dpkg.log reconciliation, once started. */
   intake: IntakeSources | undefined;
   private dashboard: { url: string; close(): Promise<void> } | undefined;
+  /** Fleet mode only (`fleet.enabled`): the host's heartbeat on the shared Redis. */
+  private heartbeat: Heartbeat | undefined;
 
   constructor(
     readonly config: Config,
@@ -51,12 +57,15 @@ export class Daemon {
 
   async start(): Promise<void> {
     const { config, logger } = this;
+    const fleet = fleetEnabled(config);
     await this.prepareContainers();
     if (usesEmbeddedRedis(config)) {
       this.supervisor = new RedisSupervisor({ stateDir: config.stateDir, binary: config.redis.serverBinary, logger });
       await this.supervisor.start();
     }
     this.redis = await connectRedis(config, "worker");
+    // Before any rollout resumes: a fleet slot this host held before (crash, kill -9) is given back.
+    if (fleet && (await new LeaseStore(this.redis, config).release(config.hostId))) logger.warn("gave back the fleet slot this host held before it stopped");
     const queues = openQueues(this.redis, config);
     this.queues = queues;
     const events = new EventStore(this.redis, config);
@@ -69,6 +78,7 @@ export class Daemon {
       rollouts: new RolloutStore(this.redis, config),
       driver: this.options.driver ?? new LxcDriver(config.lxc.path),
       ...(this.options.checkpoint !== undefined ? { checkpoint: this.options.checkpoint } : {}),
+      ...(fleet ? { fleet: new FleetRollouts(this.redis, config, logger) } : {}),
     };
     this.workers = startWorkers(ctx);
     // Spool records go through a fail-fast connection: while Redis is away they stay in the spool.
@@ -85,6 +95,10 @@ export class Daemon {
     const onEvent = (event: AptEvent) => ensureRollout({ events: producerEvents, queues: producerQueues, config, logger }, event);
     this.intake = new IntakeSources({ config, logger, redis: producer, events: producerEvents, onEvent, spoolDrained: () => ingest.drained(), spoolBacklog: () => ingest.backlog() });
     await this.intake.start();
+    if (fleet) {
+      this.heartbeat = new Heartbeat({ config, redis: producer, events: producerEvents, rollouts: new RolloutStore(producer, config), driver: ctx.driver, logger });
+      await this.heartbeat.start();
+    }
     if (config.http.enabled) {
       // Loaded here, not at the top: every CLI command imports this module and must not pay for fastify.
       const { startDashboard } = await import("../http/dashboard.js");
@@ -121,6 +135,7 @@ export class Daemon {
     await this.intake?.stop();
     await this.ingest?.stop();
     await closeWorkers(this.workers, graceMs);
+    await this.heartbeat?.stop();
     for (const q of [this.queues, this.producerQueues]) if (q !== undefined) await closeQueues(q);
     this.redis?.disconnect();
     this.producer?.disconnect();

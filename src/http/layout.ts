@@ -8,6 +8,10 @@ export interface PageContext {
   session?: Session;
   /** The path being shown (marks the current tab, and is where sign-in returns to). */
   path: string;
+  /** Fleet mode: the Fleet tab is shown. */
+  fleet?: boolean;
+  /** Reload the page every this many seconds (a page that follows something live). */
+  refreshSec?: number;
 }
 
 const TABS: [string, string][] = [
@@ -36,9 +40,9 @@ export function page(title: string, body: Html, ctx: PageContext): string {
   const current = (href: string) => (href === "/" ? ctx.path === "/" : ctx.path.startsWith(href));
   return html`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${title} · patchroll ${ctx.host}</title><link rel="stylesheet" href="/static/patchroll.css"></head>
+<title>${title} · patchroll ${ctx.host}</title><link rel="stylesheet" href="/static/patchroll.css">${ctx.refreshSec !== undefined ? html`<meta http-equiv="refresh" content="${ctx.refreshSec}">` : ""}</head>
 <body><header><span class="brand">patchroll</span> <span class="host">${ctx.host}</span>
-<nav>${TABS.map(([href, name]) => html`<a href="${href}"${current(href) ? html` class="current"` : ""}>${name}</a>`)}</nav>
+<nav>${(ctx.fleet === true ? [...TABS.slice(0, 1), ["/fleet", "Fleet"] as [string, string], ...TABS.slice(1)] : TABS).map(([href, name]) => html`<a href="${href}"${current(href) ? html` class="current"` : ""}>${name}</a>`)}</nav>
 <span class="who">${who(ctx)}</span></header>
 <main><h1>${title}</h1>${body}</main></body></html>`.text;
 }

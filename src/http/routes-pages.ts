@@ -40,7 +40,7 @@ export function registerPages(app: FastifyInstance, deps: PageDeps): void {
   const store = new RolloutStore(redis, config);
   const ctx = (req: FastifyRequest) => {
     const session = sessionOf(req, deps.sessions);
-    return { host: config.hostId, path: req.url.split("?")[0]!, ...(session !== undefined ? { session } : {}) };
+    return { host: config.hostId, path: req.url.split("?")[0]!, ...(session !== undefined ? { session } : {}), ...(config.fleet.enabled ? { fleet: true } : {}) };
   };
   const driver = deps.driver !== undefined ? { driver: deps.driver } : {};
   const send = (reply: { type: (t: string) => { send: (b: string) => unknown } }, text: string) => reply.type("text/html; charset=utf-8").send(text);
@@ -49,6 +49,12 @@ export function registerPages(app: FastifyInstance, deps: PageDeps): void {
     const report = await collectStatus(config, { redis, queues: deps.queues, self: true, ...driver });
     return send(reply, page("Overview", renderOverview(report), ctx(req)));
   });
+  if (config.fleet.enabled) {
+    app.get("/fleet", async (req, reply) => {
+      const [{ collectFleetStatus }, { renderFleetPage, FLEET_PAGE_REFRESH_SEC }] = await Promise.all([import("../fleet/fleet-status.js"), import("../fleet/fleet-page.js")]);
+      return send(reply, page("Fleet", renderFleetPage(await collectFleetStatus(redis, config)), { ...ctx(req), refreshSec: FLEET_PAGE_REFRESH_SEC }));
+    });
+  }
   app.get("/rollouts", async (req, reply) => send(reply, page("Rollouts", renderRollouts(await store.list(200)), ctx(req))));
   app.get<{ Params: { id: string }; Querystring: { done?: string } }>("/rollouts/:id", async (req, reply) => {
     const { id } = req.params;

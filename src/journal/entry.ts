@@ -62,6 +62,9 @@ const ControlData = z.looseObject({
   batch: z.number().optional(),
 });
 
+/** An operator's fleet action: who, why, and the host or `NAME=VERSION` it was about. */
+const FleetActionData = z.looseObject({ who: z.string(), why: z.string(), subject: z.string() });
+
 /**
  * The `data` of each entry type this version writes (docs/journal.md tells them in words). Objects are
  * loose: fields a newer writer adds are kept, and fields only newer writers have are optional.
@@ -101,6 +104,15 @@ export const ENTRY_DATA = {
   "control.abort": ControlData,
   "control.approve": ControlData,
   "control.retry": ControlData,
+  // Fleet mode (docs/fleet.md): what this rollout reported to, and was told by, the fleet.
+  "fleet.joined": z.looseObject({ versions: Names }),
+  "fleet.verdict": z.looseObject({ versions: Names, state: z.enum(["failed", "inconclusive"]), host: z.string(), rollout: z.string(), container: z.string().optional(), reason: z.string() }),
+  "fleet.lease": z.looseObject({ state: z.enum(["acquired", "lost", "released"]), token: z.number(), limit: z.number().optional() }),
+  "fleet.released": z.looseObject({ version: z.string(), who: z.string(), why: z.string(), at: z.string() }),
+  // An operator's fleet action, in the host's fleet action journal (not a rollout's).
+  "fleet.forget": FleetActionData,
+  "fleet.hold": FleetActionData,
+  "fleet.release": FleetActionData,
 } as const;
 
 export type EntryType = keyof typeof ENTRY_DATA;
@@ -122,6 +134,8 @@ export const KnownEntry = z.discriminatedUnion("type", [
   entrySchema("batch.started"), entrySchema("batch.finished"), entrySchema("batch.bake"),
   containerEntrySchema("step.begin"), containerEntrySchema("step.end"), containerEntrySchema("rollback.begin"), containerEntrySchema("container.done"),
   entrySchema("control.pause"), entrySchema("control.resume"), entrySchema("control.abort"), entrySchema("control.approve"), entrySchema("control.retry"),
+  entrySchema("fleet.joined"), entrySchema("fleet.verdict"), entrySchema("fleet.lease"), entrySchema("fleet.released"),
+  entrySchema("fleet.forget"), entrySchema("fleet.hold"), entrySchema("fleet.release"),
 ]);
 export type KnownEntry = z.infer<typeof KnownEntry>;
 /** A known entry of one type. */

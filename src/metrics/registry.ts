@@ -5,6 +5,7 @@ import { listJournals } from "../journal/journal.js";
 import { VERDICTS } from "../detect/verdict.js";
 import { openHalted } from "../status/open-halted.js";
 import { COUNTED_STATES } from "../status/queue-counts.js";
+import { registerFleetMetrics } from "../fleet/fleet-metrics.js";
 import { FileFollower } from "./file-follower.js";
 import { type JournalCursor, observeEntries } from "./journal-observations.js";
 import { SnapshotSource, type SnapshotDeps } from "./snapshot.js";
@@ -208,6 +209,7 @@ export function createMetrics(o: MetricsOptions): Registry {
     collect: feedJournals,
   });
   registry.registerMetric(duration);
+  if (o.config.fleet.enabled) registerFleetMetrics(registers, o.redis, o.config);
   collectDefaultMetrics({ register: registry, prefix: "patchroll_" });
   return registry;
 }

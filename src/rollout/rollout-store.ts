@@ -36,9 +36,14 @@ export class RolloutStore {
     return text === null ? undefined : (JSON.parse(text) as RolloutState);
   }
 
+  /** Ids of the newest rollouts, newest first. */
+  async recentIds(limit: number): Promise<string[]> {
+    return this.redis.zrevrange(hostKey(this.ns, "rollouts"), 0, limit - 1);
+  }
+
   /** Newest first. */
   async list(limit = 50): Promise<RolloutState[]> {
-    const ids = await this.redis.zrevrange(hostKey(this.ns, "rollouts"), 0, limit - 1);
+    const ids = await this.recentIds(limit);
     const all = await Promise.all(ids.map((id) => this.get(id)));
     return all.filter((s): s is RolloutState => s !== undefined);
   }

@@ -17,6 +17,9 @@ export const RUNBOOKS = {
   "read-a-report": "How to read a report",
   "secret-exposure": "Host secrets readable inside a container",
   "daemon-down": "Daemon down",
+  "fleet-version-held": "Version held fleet-wide",
+  "fleet-host-lost": "Host lost",
+  "fleet-lease-stuck": "Fleet lease stuck",
 } as const;
 
 export type RunbookSlug = keyof typeof RUNBOOKS;

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { stringify } from "yaml";
 import { redact } from "../../config/redact.js";
+import { fleetEnabled } from "../../fleet/fleet-mode.js";
 import { type CliContext, configFor, wantsJson } from "../context.js";
 import { json } from "../output.js";
 
@@ -11,6 +12,7 @@ export function registerConfig(program: Command, ctx: CliContext): void {
     .description("validate a configuration file (default: the configured one) and print the effective configuration, secrets redacted")
     .action((file: string | undefined, _opts: unknown, cmd: Command) => {
       const loaded = configFor(cmd, ctx, file);
+      fleetEnabled(loaded.config); // fleet mode's own rules (a shared Redis), with the key to set
       const shown = redact(loaded.config);
       if (wantsJson(cmd)) {
         ctx.output.out(json({ file: loaded.file ?? null, valid: true, config: shown }));

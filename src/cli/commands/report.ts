@@ -16,6 +16,7 @@ interface ReportOptions {
   since?: string;
   until?: string;
   docRoot?: string;
+  fleet?: string;
 }
 
 /** Writes durably (src/fs/durable-file.ts), so a reader never sees half a report. */
@@ -27,16 +28,25 @@ function writeReport(file: string, text: string): void {
 export function registerReport(program: Command, ctx: CliContext): void {
   program
     .command("report [rollout]")
-    .description("post-incident report of a rollout (id or \"latest\") from its journal alone, or a digest with --since")
+    .description("post-incident report of a rollout (id or \"latest\") from its journal alone, a digest with --since, or a version across the fleet with --fleet")
     .option("-f, --format <format>", `md, html or json (--json is --format json)`, "md")
     .option("-o, --output <file>", "write the report to FILE instead of standard output")
     .option("--since <when>", "digest of the rollouts started since: 7d, 24h, 90m, 2w or an ISO date")
     .option("--until <when>", "end of the digest period (ISO date or time; default now)")
     .option("--doc-root <dir>", `where installed packages keep their changelogs (default ${DOC_ROOT})`)
+    .option("--fleet <version>", "fleet mode: one package version (PKG=VERSION) across the fleet, from the shared Redis")
     .action(async (rollout: string | undefined, opts: ReportOptions, cmd: Command) => {
       const { config } = configFor(cmd, ctx);
       const format = (wantsJson(cmd) ? "json" : (opts.format ?? "md")) as ReportFormat;
       if (!REPORT_FORMATS.includes(format)) throw new PatchrollError("USAGE", `--format ${opts.format}: expected one of ${REPORT_FORMATS.join(", ")}`);
+      if (opts.fleet !== undefined) {
+        if (rollout !== undefined || opts.since !== undefined) throw new PatchrollError("USAGE", "--fleet PKG=VERSION reports one version across the fleet: give no rollout id and no --since with it");
+        const { fleetReportText } = await import("../../fleet/fleet-report-command.js");
+        const text = await fleetReportText(config, opts.fleet, format);
+        if (opts.output === undefined) return ctx.output.out(text);
+        writeReport(opts.output, text);
+        return ctx.output.err(`patchroll: wrote ${format} report to ${opts.output}`);
+      }
       if ((rollout === undefined) === (opts.since === undefined)) {
         throw new PatchrollError("USAGE", "give a rollout id (or \"latest\") for one report, or --since 7d for a digest; not both, not neither");
       }
