@@ -1,0 +1,155 @@
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { execa } from "execa";
+import { Redis, type RedisOptions } from "ioredis";
+import { freePort } from "./redis-server.js";
+
+/** One redis-server (data node or sentinel) started by a test. */
+export interface RedisProcess {
+  port: number;
+  pid: number;
+  /** Sends a signal (SIGKILL for a crash, SIGSTOP/SIGCONT for a freeze). */
+  kill(signal: NodeJS.Signals): void;
+  /** Resolves when the process is gone. */
+  exited: Promise<void>;
+}
+
+/**
+ * Starts `redis-server` with `args` (the config file, if any, first); execa's `cleanup` kills it should the
+ * test process die before `stop`. Only loopback is bound, by the caller's arguments.
+ */
+export function startRedisProcess(args: readonly string[], port: number): RedisProcess {
+  const child = execa("redis-server", [...args], { stdio: "ignore", cleanup: true, reject: false, forceKillAfterDelay: 3000 });
+  const exited = child.then(() => undefined);
+  return { port, pid: child.pid ?? 0, kill: (signal) => void child.kill(signal), exited };
+}
+
+/** Stops processes (SIGCONT first: a frozen process cannot act on SIGTERM) and waits for them. */
+export async function stopRedisProcesses(procs: readonly RedisProcess[]): Promise<void> {
+  for (const p of procs) {
+    p.kill("SIGCONT");
+    p.kill("SIGKILL");
+  }
+  await Promise.all(procs.map((p) => p.exited));
+}
+
+/** Polls `check` every 100 ms until it returns a value that is not undefined, or throws after `timeoutMs`. */
+export async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms${last !== undefined ? ` (${(last as Error).message})` : ""}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Runs one command on a fresh connection and closes it. */
+export async function redisCommand(options: RedisOptions, ...command: [string, ...(string | number)[]]): Promise<unknown> {
+  const client = new Redis({ ...options, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000 });
+  client.on("error", () => {});
+  try {
+    await client.connect();
+    return await client.call(...command);
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** Arguments every data node of a test gets: loopback, its own dir, persistence as patchroll asks. */
+function dataNodeArgs(port: number, dir: string, password: string | undefined): string[] {
+  return [
+    "--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "",
+    "--appendonly", "yes", "--appendfsync", "everysec", "--maxmemory-policy", "noeviction",
+    ...(password !== undefined ? ["--requirepass", password, "--masterauth", password] : []),
+  ];
+}
+
+export interface SentinelGroup {
+  name: string;
+  /** `host:port` of each sentinel, as `redis.sentinel.sentinels` takes them. */
+  sentinels: string[];
+  master: RedisProcess;
+  replica: RedisProcess;
+  /** The port the sentinels name as master now. */
+  masterPort(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+/**
+ * A master, a replica and three sentinels (quorum 2, `down-after-milliseconds` 1000) on loopback. Resolves
+ * once every sentinel knows the replica and the two other sentinels: before that a failover cannot happen.
+ * With `password`, the data nodes require it and the sentinels use it (`sentinel auth-pass`).
+ */
+export async function startSentinelGroup(opts: { password?: string } = {}): Promise<SentinelGroup> {
+  const dir = mkdtempSync(join(tmpdir(), "patchroll-test-sentinel-"));
+  chmodSync(dir, 0o700);
+  const name = "prmaster";
+  const procs: RedisProcess[] = [];
+  const stop = async () => {
+    await stopRedisProcesses(procs);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    const [mPort, rPort] = [await freePort(), await freePort()];
+    const auth = opts.password !== undefined ? { password: opts.password } : {};
+    const mDir = join(dir, "master");
+    const rDir = join(dir, "replica");
+    for (const d of [mDir, rDir]) mkdirSync(d, { mode: 0o700 });
+    const master = startRedisProcess(dataNodeArgs(mPort, mDir, opts.password), mPort);
+    procs.push(master);
+    await until("the master", async () => ((await redisCommand({ port: mPort, ...auth }, "PING")) === "PONG" ? true : undefined));
+    const replica = startRedisProcess([...dataNodeArgs(rPort, rDir, opts.password), "--replicaof", "127.0.0.1", String(mPort)], rPort);
+    procs.push(replica);
+    await until("the replica in sync", async () => {
+      const info = String(await redisCommand({ port: rPort, ...auth }, "INFO", "replication"));
+      return /master_link_status:up/.test(info) ? true : undefined;
+    });
+    const sentinels: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const port = await freePort();
+      const file = join(dir, `sentinel-${i}.conf`);
+      const lines = [
+        `port ${port}`, "bind 127.0.0.1", `dir "${dir}"`,
+        `sentinel monitor ${name} 127.0.0.1 ${mPort} 2`,
+        `sentinel down-after-milliseconds ${name} 1000`,
+        `sentinel failover-timeout ${name} 5000`,
+        `sentinel parallel-syncs ${name} 1`,
+        ...(opts.password !== undefined ? [`sentinel auth-pass ${name} ${opts.password}`] : []),
+      ];
+      writeFileSync(file, `${lines.join("\n")}\n`, { mode: 0o600 });
+      procs.push(startRedisProcess([file, "--sentinel"], port));
+      sentinels.push(`127.0.0.1:${port}`);
+    }
+    // Sentinels learn the replica from the master's INFO and each other through the master's hello channel.
+    for (const s of sentinels) {
+      const port = Number(s.split(":")[1]);
+      await until(`sentinel ${s} ready for a failover`, async () => {
+        const reply = (await redisCommand({ port }, "SENTINEL", "MASTER", name)) as string[];
+        const field = (k: string) => Number(reply[reply.indexOf(k) + 1]);
+        return field("num-slaves") >= 1 && field("num-other-sentinels") >= 2 ? true : undefined;
+      }, 30_000);
+    }
+    const masterPort = async () => {
+      for (const s of sentinels) {
+        try {
+          const reply = (await redisCommand({ port: Number(s.split(":")[1]) }, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", name)) as string[];
+          return Number(reply[1]);
+        } catch {
+          // the next sentinel
+        }
+      }
+      throw new Error("no sentinel answers");
+    };
+    return { name, sentinels, master, replica, masterPort, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
