@@ -2,7 +2,8 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
-import { Redis, type RedisOptions } from "ioredis";
+import { Redis } from "ioredis";
+import type { RedisOptions } from "../../src/queue/connection.js";
 import { freePort } from "./redis-server.js";
 
 /** One redis-server (data node or sentinel) started by a test. */
@@ -52,7 +53,8 @@ export async function until<T>(what: string, check: () => Promise<T | undefined>
 
 /** Runs one command on a fresh connection and closes it. */
 export async function redisCommand(options: RedisOptions, ...command: [string, ...(string | number)[]]): Promise<unknown> {
-  const client = new Redis({ ...options, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000 });
+  const all: RedisOptions = { ...options, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000 };
+  const client = new Redis(all);
   client.on("error", () => {});
   try {
     await client.connect();
