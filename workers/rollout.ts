@@ -10,7 +10,7 @@ import type { RestartDeps, RestartTarget } from "../src/rollout/container-restar
 import { changedPackages, prepareRollout, targetsOf } from "../src/rollout/prepare.js";
 import { cvesOfEvent } from "../src/report/changelog-read.js";
 import { absorbWaitingRollouts, combinePackages, mergedInto } from "../src/rollout/merge.js";
-import { journalState } from "../src/rollout/resume.js";
+import { eventOfJournal, journalState, stateFromJournal } from "../src/rollout/resume.js";
 import { type RolloutProgress, runRollout } from "../src/rollout/run-rollout.js";
 import type { RolloutState } from "../src/rollout/rollout-store.js";
 import { discoverContainers } from "../src/containers/discover.js";
@@ -47,12 +47,21 @@ export async function handleRollout(job: Job, ctx: WorkerContext, token?: string
   if (!parsed.success) throw new UnrecoverableError(`rollout job ${job.id}: bad payload: ${parsed.error.message}`);
   const { eventId, rolloutId } = parsed.data;
   const { config, logger } = ctx;
-  const event = await ctx.events.getEvent(eventId);
+  const journal = new RolloutJournal(config.journalDir, config.hostId, rolloutId);
+  const entries = journal.entries();
+  // Redis may have lost the event (a failover that dropped the last writes, a Redis that came back empty):
+  // the journal of a planned rollout holds it.
+  const event = (await ctx.events.getEvent(eventId)) ?? eventOfJournal(entries)?.event;
   if (event === undefined) throw new UnrecoverableError(`rollout ${rolloutId}: event ${eventId} is not in Redis any more`);
   const log = logger.child({ rolloutId, eventId });
-  const journal = new RolloutJournal(config.journalDir, config.hostId, rolloutId);
-  const before = journalState(journal.entries());
-  if (before.ended !== undefined) return { status: before.ended };
+  const before = journalState(entries);
+  if (before.ended !== undefined) {
+    // Run again after it ended (its completion was lost with a failover): the journal's account stands.
+    const state = stateFromJournal(entries, eventId, changedPackages({ packages: combinePackages([event, ...(before.merged ?? []).map((m) => m.event)]) }, config));
+    if (state !== undefined) await ctx.rollouts.save(state);
+    journal.close();
+    return { status: before.ended };
+  }
   const into = before.plan === undefined ? await mergedInto(ctx.redis, config, rolloutId) : undefined;
   if (into !== undefined) {
     journal.append({ type: "rollout.merged", data: { into, event } });
