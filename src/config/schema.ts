@@ -95,6 +95,7 @@ export const ConfigSchema = z.strictObject({
     lockDurationMs: z.number().int().min(1000).max(600_000).default(30_000).describe("How long a worker's claim on a running job lasts without renewal (renewed at half this). A worker killed mid-rollout hands its rollout to the next one after this."),
     stalledIntervalMs: z.number().int().min(500).max(600_000).default(15_000).describe("How often workers look for jobs whose worker died."),
     maxStalledCount: z.number().int().min(1).max(1000).default(100).describe("How many worker deaths a job survives; each time it resumes from its journal."),
+    watchdogIdleMs: z.number().int().min(1000).max(3_600_000).default(60_000).describe("A worker that runs no job while jobs of its queue have waited this long (or whose blocking Redis connection has ended for good) is stuck: it is replaced by a new one, with a log line, the metric `patchroll_worker_recreations_total` and a `status` line."),
   }).prefault({}).describe("BullMQ worker settings."),
   notify: z.strictObject({
     webhooks: z.array(z.strictObject({

@@ -1,5 +1,4 @@
 import type { Redis } from "ioredis";
-import type { Worker } from "bullmq";
 import type { Config } from "../config/schema.js";
 import type { ContainerDriver } from "../containers/driver.js";
 import { LxcDriver } from "../containers/lxc-driver.js";
@@ -15,7 +14,10 @@ import { connectRedis, usesEmbeddedRedis } from "../queue/connection.js";
 import { closeQueues, openQueues, type Queues } from "../queue/queues.js";
 import { RedisSupervisor } from "../queue/redis-supervisor.js";
 import { RolloutStore } from "../rollout/rollout-store.js";
-import { closeWorkers, startWorkers } from "../../workers/start-workers.js";
+import { closeWorkers, startWorker } from "../../workers/start-workers.js";
+import { QUEUE_NAMES } from "../queue/names.js";
+import { type WorkerRecreation, WorkerWatchdog } from "../queue/worker-watchdog.js";
+import { RedisWatch } from "./redis-watch.js";
 import { takeSpoolRecord } from "../../workers/finish-run.js";
 import type { WorkerContext } from "../../workers/context.js";
 
@@ -35,7 +37,10 @@ export class Daemon {
   private producer: Redis | undefined;
   private producerQueues: Queues | undefined;
   private queues: Queues | undefined;
-  private workers: Worker[] = [];
+  private watchdog: WorkerWatchdog | undefined;
+  private watch: RedisWatch | undefined;
+  /** Stuck workers replaced so far, per queue (the metric `patchroll_worker_recreations_total`). */
+  readonly recreations = new Map<string, WorkerRecreation>();
   private ingest: SpoolIngest | undefined;
   /** The unattended-upgrades log watcher and dpkg.log reconciliation, once started. */
   intake: IntakeSources | undefined;
@@ -68,7 +73,6 @@ export class Daemon {
       driver: this.options.driver ?? new LxcDriver(config.lxc.path),
       ...(this.options.checkpoint !== undefined ? { checkpoint: this.options.checkpoint } : {}),
     };
-    this.workers = startWorkers(ctx);
     // Spool records go through a fail-fast connection: while Redis is away they stay in the spool.
     const producer = await connectRedis(config, "producer");
     producer.on("error", () => {});
@@ -76,6 +80,15 @@ export class Daemon {
     const producerEvents = new EventStore(producer, config);
     const producerQueues = openQueues(producer, config);
     this.producerQueues = producerQueues;
+    const watchdog = new WorkerWatchdog({
+      config, queues: producerQueues, redis: producer, logger, idleBoundMs: config.queue.watchdogIdleMs,
+      create: (q) => startWorker(ctx, q),
+      onRecreate: (r) => this.recreations.set(r.queue, r),
+    });
+    for (const q of QUEUE_NAMES) watchdog.watch(q, startWorker(ctx, q));
+    this.watchdog = watchdog;
+    this.watch = new RedisWatch({ config, logger, redis: producer, queues: producerQueues, watchdog });
+    await this.watch.start();
     const ingest = new SpoolIngest({ spoolDir: config.spoolDir, logger, onRecord: (rec: SpoolRecord) => takeSpoolRecord(producerEvents, producerQueues["apt-events"], rec) });
     this.ingest = ingest;
     await ingest.start();
@@ -84,7 +97,7 @@ export class Daemon {
     if (config.http.enabled) {
       // Loaded here, not at the top: every CLI command imports this module and must not pay for fastify.
       const { startDashboard } = await import("../http/dashboard.js");
-      this.dashboard = await startDashboard({ config, redis: producer, queues: producerQueues, logger, driver: ctx.driver }).catch((err: unknown) => {
+      this.dashboard = await startDashboard({ config, redis: producer, queues: producerQueues, logger, driver: ctx.driver, recreations: () => [...this.recreations.values()] }).catch((err: unknown) => {
         logger.error({ err, listen: config.http.listen, port: config.http.port }, "dashboard and /metrics not served; patching goes on");
         return undefined;
       });
@@ -116,7 +129,8 @@ export class Daemon {
     await this.dashboard?.close();
     await this.intake?.stop();
     await this.ingest?.stop();
-    await closeWorkers(this.workers, graceMs);
+    await this.watch?.stop();
+    await closeWorkers(this.watchdog?.workers() ?? [], graceMs);
     for (const q of [this.queues, this.producerQueues]) if (q !== undefined) await closeQueues(q);
     this.redis?.disconnect();
     this.producer?.disconnect();

@@ -24,14 +24,20 @@ export type ConnectionRole =
   /** The CLI: fails fast and gives up, so the user hears at once that Redis is away. */
   | "client";
 
+/**
+ * How long a producer's or the CLI's command may wait for its answer. A frozen Redis (SIGSTOP, a stalled
+ * VM) keeps the socket open and answers nothing: without this, `status` and the spool would hang with it.
+ */
+const COMMAND_TIMEOUT_MS = 5000;
+
 /** ioredis options for the configured Redis: URL, Sentinel or the embedded socket. */
 export function redisOptions(config: Pick<Config, "redis" | "stateDir">, role: ConnectionRole): RedisOptions {
   const base: RedisOptions =
     role === "worker"
       ? { maxRetriesPerRequest: null, enableReadyCheck: true }
       : role === "producer"
-        ? { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000, retryStrategy: (n) => Math.min(100 * n, 2000) }
-        : { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000, retryStrategy: (n) => (n > 3 ? null : 100 * n) };
+        ? { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000, commandTimeout: COMMAND_TIMEOUT_MS, retryStrategy: (n) => Math.min(100 * n, 2000) }
+        : { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000, commandTimeout: COMMAND_TIMEOUT_MS, retryStrategy: (n) => (n > 3 ? null : 100 * n) };
   const { redis } = config;
   if (redis.sentinel !== undefined) {
     return {
