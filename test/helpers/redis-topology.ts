@@ -155,3 +155,48 @@ export async function startSentinelGroup(opts: { password?: string } = {}): Prom
     throw err;
   }
 }
+
+export interface StandaloneRedis {
+  url: string;
+  port: number;
+  /** The process now (a new one after `restartEmpty`). */
+  proc: RedisProcess;
+  /** SIGKILL, then a new redis-server on the same port with nothing in it: a Redis that came back empty. */
+  restartEmpty(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** One redis-server of the test's own on loopback (AOF everysec, noeviction), to freeze, kill and restart. */
+export async function startStandalone(): Promise<StandaloneRedis> {
+  const root = mkdtempSync(join(tmpdir(), "patchroll-test-standalone-"));
+  chmodSync(root, 0o700);
+  const port = await freePort();
+  let generation = 0;
+  const launch = async () => {
+    const dir = join(root, String(generation++));
+    mkdirSync(dir, { mode: 0o700 });
+    const proc = startRedisProcess(dataNodeArgs(port, dir, undefined), port);
+    await until("the standalone Redis", async () => ((await redisCommand({ port }, "PING")) === "PONG" ? true : undefined));
+    return proc;
+  };
+  const first = await launch().catch((err: unknown) => {
+    rmSync(root, { recursive: true, force: true });
+    throw err;
+  });
+  const r: StandaloneRedis = {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    proc: first,
+    async restartEmpty() {
+      r.proc.kill("SIGCONT");
+      r.proc.kill("SIGKILL");
+      await r.proc.exited;
+      r.proc = await launch();
+    },
+    async stop() {
+      await stopRedisProcesses([r.proc]);
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+  return r;
+}
