@@ -12,6 +12,7 @@ import type { SpoolRecord } from "../intake/spool-record.js";
 import type { Logger } from "../log/logger.js";
 import { connectRedis, usesEmbeddedRedis } from "../queue/connection.js";
 import { closeQueues, openQueues, type Queues } from "../queue/queues.js";
+import { ReplicaAck } from "../queue/replica-ack.js";
 import { RedisSupervisor } from "../queue/redis-supervisor.js";
 import { RolloutStore } from "../rollout/rollout-store.js";
 import { closeWorkers, startWorker } from "../../workers/start-workers.js";
@@ -89,7 +90,12 @@ export class Daemon {
     this.watchdog = watchdog;
     this.watch = new RedisWatch({ config, logger, redis: producer, queues: producerQueues, watchdog });
     await this.watch.start();
-    const ingest = new SpoolIngest({ spoolDir: config.spoolDir, logger, onRecord: (rec: SpoolRecord) => takeSpoolRecord(producerEvents, producerQueues["apt-events"], rec) });
+    const ack = new ReplicaAck(producer);
+    const ingest = new SpoolIngest({ spoolDir: config.spoolDir, logger, onRecord: async (rec: SpoolRecord) => {
+      await takeSpoolRecord(producerEvents, producerQueues["apt-events"], rec);
+      // Deleted from the spool only once a replica has it too: a failover cannot lose it.
+      await ack.confirm();
+    } });
     this.ingest = ingest;
     await ingest.start();
     this.intake = new IntakeSources({ config, logger, redis: producer, events: producerEvents, rollouts: producerQueues.rollouts, spoolDrained: () => ingest.drained(), spoolBacklog: () => ingest.backlog() });

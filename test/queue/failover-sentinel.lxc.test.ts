@@ -3,6 +3,7 @@ import { connectRedis } from "../../src/queue/connection.js";
 import { RolloutStore } from "../../src/rollout/rollout-store.js";
 import { rolloutHarness, type RolloutHarness } from "../helpers/rollout-harness.js";
 import { startSentinelGroup, until, type SentinelGroup } from "../helpers/redis-topology.js";
+import { takenRecordIds, type WrittenRecord, writeSpoolRecord } from "../helpers/spool.js";
 import { expectCleanRollout } from "./rollout-assertions.js";
 
 /**
@@ -30,11 +31,14 @@ describe("Sentinel failover in the middle of a rollout (real LXC, real redis-ser
   it("the master dies with SIGKILL mid-rollout: the replica takes over and the rollout completes once, every container patched", async () => {
     const before = await group.masterPort();
     let killedAt = 0;
+    let record: WrittenRecord | undefined;
     const second = h.containers[1]!.name;
     await h.startDaemon({
       checkpoint: (container, step) => {
         if (container === second && step === "stop" && killedAt === 0) {
           killedAt = Date.now();
+          // An apt run's record lands in the spool as the master dies: it must reach the new master.
+          record = writeSpoolRecord(h.env.config.spoolDir);
           group.master.kill("SIGKILL");
         }
       },
@@ -46,6 +50,8 @@ describe("Sentinel failover in the middle of a rollout (real LXC, real redis-ser
     expect(before).toBe(group.master.port);
     expect(done.status).toBe("completed");
     await expectCleanRollout(h, id);
+    const taken = await takenRecordIds(h, record!);
+    expect(taken.held).toEqual([taken.expected]);
 
     // A fresh CLI connection asks the sentinels and lands on the new master.
     const cli = await connectRedis(h.env.config, "client");

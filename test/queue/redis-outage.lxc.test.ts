@@ -1,14 +1,12 @@
-import { existsSync, readdirSync, statSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, readdirSync } from "node:fs";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { EventStore } from "../../src/intake/event-store.js";
-import { formatSpoolRecord, parseSpoolRecord, spoolRecordName } from "../../src/intake/spool-record.js";
 import { RolloutStore } from "../../src/rollout/rollout-store.js";
 import { redisAwayFile } from "../../src/queue/redis-away.js";
 import { collectStatus } from "../../src/status/collect-status.js";
 import { renderStatus } from "../../src/status/render-status.js";
 import { rolloutHarness, type RolloutHarness } from "../helpers/rollout-harness.js";
 import { startStandalone, until, type StandaloneRedis } from "../helpers/redis-topology.js";
+import { takenRecordIds, writeSpoolRecord } from "../helpers/spool.js";
 import { expectCleanRollout } from "./rollout-assertions.js";
 
 /** How long Redis stays frozen: longer than the job lock (3 s) and several heartbeats; "minutes" in production. */
@@ -53,15 +51,6 @@ describe("Redis away mid-rollout (real LXC, real redis-server)", { timeout: 120_
   };
   const doneWith = (id: string, name: string) => h.journal(id).some((e) => e.type === "container.done" && e.container === name);
 
-  /** A post-invoke record as the apt hook writes it (no package actions: it makes no rollout of its own). */
-  function spoolRecord(): { name: string; text: string; timeNs: bigint } {
-    const boot = "b1825a29-d417-4eb9-9398-fd9814117bdc";
-    const name = spoolRecordName(boot, Date.now(), 4242, "post-invoke");
-    const text = formatSpoolRecord({ kind: "post-invoke", bootId: boot, aptPid: 4241, aptStart: 99118, aptComm: "apt-get" });
-    writeFileSync(join(h.env.config.spoolDir, name), text);
-    return { name, text, timeNs: statSync(join(h.env.config.spoolDir, name), { bigint: true }).mtimeNs };
-  }
-
   it("frozen with SIGSTOP: the restart in progress finishes from disk, status says Redis is away and what is held, the rollout completes after", async () => {
     let frozenAt = 0;
     let second = "";
@@ -77,7 +66,7 @@ describe("Redis away mid-rollout (real LXC, real redis-server)", { timeout: 120_
     await new Promise((r) => setTimeout(r, 500));
     expect(h.containers.filter((c) => doneWith(id, c.name))).toHaveLength(2);
 
-    const record = spoolRecord();
+    const record = writeSpoolRecord(h.env.config.spoolDir);
     await until("the daemon's record of the outage", async () => (existsSync(redisAwayFile(h.env.config)) ? true : undefined));
     const status = renderStatus(await collectStatus(h.env.config));
     expect(status).toMatch(/^redis +Redis away since \d{4}-\d\d-\d\dT/m);
@@ -89,9 +78,8 @@ describe("Redis away mid-rollout (real LXC, real redis-server)", { timeout: 120_
     await h.waitFor(id, ["completed", "halted", "aborted"], 60_000);
     await expectCleanRollout(h, id);
     // The record waited in the spool and went to Redis once it was back.
-    await until("the spool drained", async () => (readdirSync(h.env.config.spoolDir).includes(record.name) ? undefined : true));
-    const rec = parseSpoolRecord(record.text, record.name, record.timeNs);
-    expect((await new EventStore(h.redis, h.env.config).records(rec.runKey)).map((r) => r.id)).toEqual([rec.id]);
+    const taken = await takenRecordIds(h, record);
+    expect(taken.held).toEqual([taken.expected]);
     await until("the outage record cleared", async () => (existsSync(redisAwayFile(h.env.config)) ? undefined : true));
   });
 
