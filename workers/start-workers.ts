@@ -1,5 +1,5 @@
 import { type ConnectionOptions, type Job, Worker } from "bullmq";
-import { redisOptions } from "../src/queue/connection.js";
+import { workerConnection } from "../src/queue/connection.js";
 import { QUEUE_NAMES, type QueueName, queuePrefix } from "../src/queue/names.js";
 import type { WorkerContext } from "./context.js";
 import { FINISH_RUN_JOB, handleFinishRun } from "./finish-run.js";
@@ -14,7 +14,8 @@ export function startWorkers(ctx: WorkerContext): Worker[] {
 /** Starts the worker of one queue (the watchdog starts a new one in place of a stuck one). */
 export function startWorker(ctx: WorkerContext, queue: QueueName): Worker {
   // ioredis options typed without exactOptionalPropertyTypes on BullMQ's side; same object either way.
-  const common = { connection: redisOptions(ctx.config, "worker") as ConnectionOptions, prefix: queuePrefix(ctx.config) };
+  const { connection, release } = workerConnection(ctx.config);
+  const common = { connection: connection as ConnectionOptions, prefix: queuePrefix(ctx.config) };
   let w: Worker;
   switch (queue) {
     case "apt-events":
@@ -52,6 +53,7 @@ export function startWorker(ctx: WorkerContext, queue: QueueName): Worker {
   }
   w.on("failed", (job, err) => ctx.logger.error({ queue: w.name, jobId: job?.id, err: err.message }, "job failed"));
   w.on("error", (err) => ctx.logger.warn({ queue: w.name, err: err.message }, "worker error"));
+  w.on("closed", release);
   return w;
 }
 

@@ -159,40 +159,57 @@ export async function startSentinelGroup(opts: { password?: string } = {}): Prom
 export interface StandaloneRedis {
   url: string;
   port: number;
-  /** The process now (a new one after `restartEmpty`). */
+  /** The process now (a new one after a restart). */
   proc: RedisProcess;
   /** SIGKILL, then a new redis-server on the same port with nothing in it: a Redis that came back empty. */
   restartEmpty(): Promise<void>;
+  /** SIGKILL, then a new redis-server on the same port and data dir: it loads its AOF. */
+  restartKeepingData(): Promise<void>;
   stop(): Promise<void>;
 }
 
+export interface StandaloneOptions {
+  /** TLS: the server's certificate, key and CA (clients' certificates are asked for when `authClients`). */
+  tls?: { cert: string; key: string; ca: string; authClients: boolean };
+  /** Ready check: PING with these connection options (e.g. TLS). Default: plain TCP. */
+  ping?: RedisOptions;
+}
+
 /** One redis-server of the test's own on loopback (AOF everysec, noeviction), to freeze, kill and restart. */
-export async function startStandalone(): Promise<StandaloneRedis> {
+export async function startStandalone(opts: StandaloneOptions = {}): Promise<StandaloneRedis> {
   const root = mkdtempSync(join(tmpdir(), "patchroll-test-standalone-"));
   chmodSync(root, 0o700);
   const port = await freePort();
   let generation = 0;
-  const launch = async () => {
-    const dir = join(root, String(generation++));
-    mkdirSync(dir, { mode: 0o700 });
-    const proc = startRedisProcess(dataNodeArgs(port, dir, undefined), port);
-    await until("the standalone Redis", async () => ((await redisCommand({ port }, "PING")) === "PONG" ? true : undefined));
+  const tlsArgs = opts.tls === undefined ? [] : [
+    "--port", "0", "--tls-port", String(port), "--tls-cert-file", opts.tls.cert, "--tls-key-file", opts.tls.key,
+    "--tls-ca-cert-file", opts.tls.ca, "--tls-auth-clients", opts.tls.authClients ? "yes" : "no",
+  ];
+  const launch = async (fresh: boolean) => {
+    if (fresh) generation++;
+    const dir = join(root, String(generation));
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    // The last --port wins: with TLS the plain port is closed and only the TLS port listens.
+    const proc = startRedisProcess([...dataNodeArgs(port, dir, undefined), ...tlsArgs], port);
+    await until("the standalone Redis", async () => ((await redisCommand({ port, ...opts.ping }, "PING")) === "PONG" ? true : undefined));
     return proc;
   };
-  const first = await launch().catch((err: unknown) => {
+  const first = await launch(false).catch((err: unknown) => {
     rmSync(root, { recursive: true, force: true });
     throw err;
   });
+  const restart = async (fresh: boolean) => {
+    r.proc.kill("SIGCONT");
+    r.proc.kill("SIGKILL");
+    await r.proc.exited;
+    r.proc = await launch(fresh);
+  };
   const r: StandaloneRedis = {
-    url: `redis://127.0.0.1:${port}`,
+    url: `${opts.tls !== undefined ? "rediss" : "redis"}://127.0.0.1:${port}`,
     port,
     proc: first,
-    async restartEmpty() {
-      r.proc.kill("SIGCONT");
-      r.proc.kill("SIGKILL");
-      await r.proc.exited;
-      r.proc = await launch();
-    },
+    restartEmpty: () => restart(true),
+    restartKeepingData: () => restart(false),
     async stop() {
       await stopRedisProcesses([r.proc]);
       rmSync(root, { recursive: true, force: true });
