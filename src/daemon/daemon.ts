@@ -137,7 +137,9 @@ export class Daemon {
     await this.ingest?.stop();
     await this.watch?.stop();
     await closeWorkers(this.watchdog?.workers() ?? [], graceMs);
-    for (const q of [this.queues, this.producerQueues]) if (q !== undefined) await closeQueues(q);
+    // Closing a queue waits for Redis; a Redis (or a cluster) that is away must not hold the daemon's exit.
+    const queuesClosed = Promise.all([this.queues, this.producerQueues].map((q) => (q !== undefined ? closeQueues(q) : undefined)));
+    await Promise.race([queuesClosed, new Promise((r) => setTimeout(r, Math.min(graceMs, 5000)).unref())]);
     this.redis?.disconnect();
     this.producer?.disconnect();
     await this.supervisor?.stop();

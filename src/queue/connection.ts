@@ -118,10 +118,15 @@ export function clusterOptions(config: Pick<Config, "redis" | "stateDir">, role:
     scaleReads: "master",
     enableReadyCheck: true,
     enableOfflineQueue: role === "worker",
-    maxRedirections: 16,
+    // While a master is down and not yet replaced the whole cluster answers CLUSTERDOWN (full coverage):
+    // workers ride it out (up to 5 minutes, then the watchdog and BullMQ's retries take over); producers
+    // and the CLI give up within seconds (records stay in the spool).
+    maxRedirections: role === "worker" ? 600 : 16,
     retryDelayOnFailover: 200,
-    retryDelayOnClusterDown: 200,
+    retryDelayOnClusterDown: role === "worker" ? 500 : 200,
     slotsRefreshTimeout: 2000,
+    // A dead master answers nothing, so no MOVED tells where its slots went: ask the cluster every 2 s.
+    slotsRefreshInterval: 2000,
     clusterRetryStrategy: role === "client" ? (n) => (n > 3 ? null : 100 * n) : (n) => Math.min(100 * n, 2000),
     ...(node.maxRetriesPerRequest !== undefined ? { maxRetriesPerRequest: node.maxRetriesPerRequest } : {}),
   };

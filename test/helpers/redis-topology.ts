@@ -217,3 +217,83 @@ export async function startStandalone(opts: StandaloneOptions = {}): Promise<Sta
   };
   return r;
 }
+
+export interface TestCluster {
+  /** `host:port` of every node, as `redis.cluster.nodes` takes them. */
+  nodes: string[];
+  procs: RedisProcess[];
+  /** The master serving `slot` now, and its process. */
+  masterOf(slot: number): Promise<{ port: number; proc: RedisProcess }>;
+  /** Waits until every slot is served again (`cluster_state:ok` as a surviving node sees it). */
+  waitOk(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Three masters and three replicas on loopback, made with `redis-cli --cluster create` (node timeout
+ * 1000 ms, so a dead master's replica takes over within seconds). `adminPassword` protects the default
+ * user; `user` is an ACL user for patchroll, allowed only keys of the `{patchroll:` hash tags.
+ */
+export async function startCluster(opts: { adminPassword: string; user: { name: string; password: string } }): Promise<TestCluster> {
+  const root = mkdtempSync(join(tmpdir(), "patchroll-test-cluster-"));
+  chmodSync(root, 0o700);
+  const procs: RedisProcess[] = [];
+  const stop = async () => {
+    await stopRedisProcesses(procs);
+    rmSync(root, { recursive: true, force: true });
+  };
+  const admin = { password: opts.adminPassword };
+  try {
+    for (let i = 0; i < 6; i++) {
+      const port = await freePort();
+      const dir = join(root, String(port));
+      mkdirSync(dir, { mode: 0o700 });
+      procs.push(startRedisProcess([
+        ...dataNodeArgs(port, dir, opts.adminPassword),
+        // The bus port is the data port + 10000 unless set: with random ports that may be taken or past 65535.
+        "--cluster-enabled", "yes", "--cluster-port", String(await freePort()), "--cluster-config-file", join(dir, "nodes.conf"), "--cluster-node-timeout", "1000",
+        // A loaded test machine may delay a replica's pings: it may take over whatever its data's age.
+        "--cluster-replica-validity-factor", "0",
+        // One argument per word: redis-server quotes an argument with spaces as one value.
+        "--user", opts.user.name, "on", `>${opts.user.password}`, "~{patchroll:*", "&*", "+@all",
+      ], port));
+    }
+    for (const p of procs) await until(`cluster node ${p.port}`, async () => ((await redisCommand({ port: p.port, ...admin }, "PING")) === "PONG" ? true : undefined));
+    const nodes = procs.map((p) => `127.0.0.1:${p.port}`);
+    await execa("redis-cli", ["--cluster", "create", ...nodes, "--cluster-replicas", "1", "--cluster-yes"], { env: { REDISCLI_AUTH: opts.adminPassword }, timeout: 60_000 });
+    const waitOk = async () => {
+      await until("cluster_state:ok on every live node", async () => {
+        for (const p of procs) {
+          const info = await redisCommand({ port: p.port, ...admin }, "CLUSTER", "INFO").catch(() => undefined);
+          if (info !== undefined && !String(info).includes("cluster_state:ok")) return undefined;
+        }
+        return true;
+      }, 30_000);
+    };
+    await waitOk();
+    // A replica that has not finished its first sync cannot take over: wait for all three.
+    await until("every replica in sync", async () => {
+      let synced = 0;
+      for (const p of procs) {
+        const info = String(await redisCommand({ port: p.port, ...admin }, "INFO", "replication"));
+        if (/role:slave/.test(info) && /master_link_status:up/.test(info) && /master_sync_in_progress:0/.test(info)) synced++;
+      }
+      return synced === 3 ? true : undefined;
+    }, 30_000);
+    const masterOf = async (slot: number) => {
+      for (const p of procs) {
+        const shards = (await redisCommand({ port: p.port, ...admin }, "CLUSTER", "SLOTS").catch(() => undefined)) as [number, number, [string, number]][] | undefined;
+        const range = shards?.find(([from, to]) => from <= slot && slot <= to);
+        if (range !== undefined) {
+          const port = Number(range[2][1]);
+          return { port, proc: procs.find((x) => x.port === port)! };
+        }
+      }
+      throw new Error(`no node answers CLUSTER SLOTS for slot ${slot}`);
+    };
+    return { nodes, procs, masterOf, waitOk, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
