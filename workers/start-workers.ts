@@ -67,7 +67,9 @@ export async function closeWorkers(workers: readonly Worker[], graceMs: number):
   await Promise.all(
     workers.map(async (w) => {
       const timer = new Promise<"timeout">((r) => setTimeout(() => r("timeout"), graceMs).unref());
-      if ((await Promise.race([w.close().then(() => "closed" as const), timer])) === "timeout") await w.close(true);
+      if ((await Promise.race([w.close().then(() => "closed" as const), timer])) !== "timeout") return;
+      // A forced close still waits for Redis (a cluster mid-failover may not answer): bounded as well.
+      await Promise.race([w.close(true), new Promise((r) => setTimeout(r, graceMs).unref())]);
     }),
   );
 }

@@ -90,7 +90,7 @@ export class Daemon {
     this.watchdog = watchdog;
     this.watch = new RedisWatch({ config, logger, redis: producer, queues: producerQueues, watchdog });
     await this.watch.start();
-    const ack = new ReplicaAck(producer);
+    const ack = new ReplicaAck(producer, config.redis.cluster === undefined);
     const ingest = new SpoolIngest({ spoolDir: config.spoolDir, logger, onRecord: async (rec: SpoolRecord) => {
       await takeSpoolRecord(producerEvents, producerQueues["apt-events"], rec);
       // Deleted from the spool only once a replica has it too: a failover cannot lose it.

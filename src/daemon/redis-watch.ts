@@ -53,10 +53,11 @@ export class RedisWatch {
     this.schedule();
   }
 
+  /** Stops watching; a heartbeat under way gets a few seconds to end (Redis may not answer it). */
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    await this.running;
+    await Promise.race([this.running, new Promise((r) => setTimeout(r, HEARTBEAT_TIMEOUT_MS + 1000).unref())]);
   }
 
   private schedule(): void {

@@ -15,10 +15,18 @@ const REPLICAS_TTL_MS = 5000;
 export class ReplicaAck {
   private replicas: { count: number; at: number } | undefined;
 
-  constructor(private readonly redis: Redis) {}
+  /**
+   * `enabled` false for a cluster: `WAIT` and `INFO` have no key there and would reach any node, not the
+   * master that took the record.
+   */
+  constructor(
+    private readonly redis: Redis,
+    private readonly enabled = true,
+  ) {}
 
   /** Resolves once a replica has this connection's writes (or there is none); rejects when none did in time. */
   async confirm(): Promise<void> {
+    if (!this.enabled) return;
     const now = Date.now();
     if (this.replicas === undefined || now - this.replicas.at > REPLICAS_TTL_MS) {
       const info = parseRedisInfo(await this.redis.info("replication"));

@@ -1,3 +1,4 @@
+import type { Redis } from "ioredis";
 import { readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { EventStore } from "../../src/intake/event-store.js";
@@ -22,8 +23,8 @@ export function writeSpoolRecord(spoolDir: string): WrittenRecord {
 }
 
 /** Waits until the record left the spool, and returns the ids Redis holds for its apt run. */
-export async function takenRecordIds(h: RolloutHarness, record: WrittenRecord): Promise<{ expected: string; held: string[] }> {
+export async function takenRecordIds(h: RolloutHarness, record: WrittenRecord, redis: Redis = h.redis): Promise<{ expected: string; held: string[] }> {
   await until("the spool drained", async () => (readdirSync(h.env.config.spoolDir).includes(record.name) ? undefined : true), 30_000);
   const rec = parseSpoolRecord(record.text, record.name, record.timeNs);
-  return { expected: rec.id, held: (await new EventStore(h.redis, h.env.config).records(rec.runKey)).map((r) => r.id) };
+  return { expected: rec.id, held: (await new EventStore(redis, h.env.config).records(rec.runKey)).map((r) => r.id) };
 }

@@ -1,3 +1,4 @@
+import type { Redis } from "ioredis";
 import { expect } from "vitest";
 import { readJournal } from "../../src/journal/journal.js";
 import { journalFile } from "../../src/journal/paths.js";
@@ -8,10 +9,11 @@ import type { RolloutHarness } from "../helpers/rollout-harness.js";
 /**
  * What every Redis failure test asks of the rollout it disturbed: one rollout, completed; every container
  * running and patched; the journal verifies; each container stopped once (never restarted twice) and
- * started again right after its own stop (never held down while Redis was away).
+ * started again right after its own stop (never held down while Redis was away). `redis` reads the state
+ * (default: the harness' connection).
  */
-export async function expectCleanRollout(h: RolloutHarness, id: string): Promise<void> {
-  const state = await new RolloutStore(h.redis, h.env.config).get(id);
+export async function expectCleanRollout(h: RolloutHarness, id: string, redis: Redis = h.redis): Promise<void> {
+  const state = await new RolloutStore(redis, h.env.config).get(id);
   expect(state?.status).toBe("completed");
   expect(state?.outcomes?.map((o) => o.outcome)).toEqual(h.containers.map(() => "patched"));
   const read = readJournal(journalFile(h.env.config, id));
