@@ -15,7 +15,7 @@ import type { RestartDeps, RestartTarget } from "../src/rollout/container-restar
 import { changedPackages, prepareRollout, targetsOf } from "../src/rollout/prepare.js";
 import { cvesOfEvent } from "../src/report/changelog-read.js";
 import { absorbWaitingRollouts, combinePackages, mergedInto } from "../src/rollout/merge.js";
-import { journalState, resumeOptions } from "../src/rollout/resume.js";
+import { eventOfJournal, journalState, resumeOptions, stateFromJournal } from "../src/rollout/resume.js";
 import { type RolloutProgress, runRollout } from "../src/rollout/run-rollout.js";
 import type { RolloutState } from "../src/rollout/rollout-store.js";
 import { discoverContainers } from "../src/containers/discover.js";
@@ -35,8 +35,6 @@ export function snapshotsDirOf(lxcPath: string, container: string): string {
 export async function handleRollout(job: Job, ctx: WorkerContext, token?: string, signal?: AbortSignal): Promise<RolloutProgress | { status: string }> {
   const { eventId, rolloutId } = parseJob(RolloutJob, job);
   const { config, logger } = ctx;
-  const event = await ctx.events.getEvent(eventId);
-  if (event === undefined) throw new UnrecoverableError(`rollout ${rolloutId}: event ${eventId} is not in Redis any more`);
   const log = logger.child({ rolloutId, eventId });
   // The runner is the journal's one writer while it runs: operators' controls reach the journal through it.
   const lock = await lockJournal(journalFile(config, rolloutId), `rollout job ${job.id ?? rolloutId}`, 10_000);
@@ -47,6 +45,10 @@ export async function handleRollout(job: Job, ctx: WorkerContext, token?: string
   }
   const journal = new RolloutJournal(config.journalDir, config.hostId, rolloutId);
   try {
+    // Redis may have lost the event (a failover that dropped the last writes, a Redis that came back
+    // empty): the journal of a planned rollout holds it.
+    const event = (await ctx.events.getEvent(eventId)) ?? eventOfJournal(journal.entries())?.event;
+    if (event === undefined) throw new UnrecoverableError(`rollout ${rolloutId}: event ${eventId} is not in Redis any more`);
     await journalPendingControls(ctx.redis, config, journal);
     return await runJob(job, ctx, { rolloutId, eventId, event, log, journal }, token, signal);
   } finally {
@@ -65,8 +67,14 @@ interface JobScope {
 async function runJob(job: Job, ctx: WorkerContext, scope: JobScope, token?: string, signal?: AbortSignal): Promise<RolloutProgress | { status: string }> {
   const { rolloutId, eventId, event, log, journal } = scope;
   const { config } = ctx;
-  const before = journalState(journal.entries());
-  if (before.ended !== undefined) return { status: before.ended };
+  const entries = journal.entries();
+  const before = journalState(entries);
+  if (before.ended !== undefined) {
+    // Run again after it ended (its completion was lost with a failover): the journal's account stands.
+    const state = stateFromJournal(entries, eventId, changedPackages({ packages: combinePackages([event, ...(before.merged ?? []).map((m) => m.event)]) }, config));
+    if (state !== undefined) await ctx.rollouts.save(state);
+    return { status: before.ended };
+  }
   const into = before.plan === undefined ? await mergedInto(ctx.redis, config, rolloutId) : undefined;
   if (into !== undefined) {
     journal.append("rollout.merged", { into, event });

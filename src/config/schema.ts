@@ -60,9 +60,19 @@ export const ConfigSchema = z.strictObject({
       sentinels: z.array(z.string().regex(/^[^:]+:\d+$/, "host:port")).min(1).describe("The sentinels, as `host:port`."),
       password: z.string().optional().describe("Password of the sentinels. Redacted in every output."),
     }).optional().describe("Redis Sentinel instead of `url`: the master group name and the sentinels."),
-    password: z.string().optional().describe("Password for `url` when it does not carry one. Redacted in every output."),
+    cluster: z.strictObject({
+      nodes: z.array(z.string().regex(/^[^:]+:\d+$/, "host:port")).min(1).describe("Some nodes of the cluster, as `host:port`; the others are learned from them."),
+    }).optional().describe("Redis Cluster instead of `url`: every key of a host is in one slot through the `{prefix:HOST}` hash tag."),
+    tls: z.strictObject({
+      caFile: z.string().startsWith("/").optional().describe("PEM file of the CA that signed the servers' certificates. Default: the system's CAs."),
+      certFile: z.string().startsWith("/").optional().describe("PEM client certificate, for servers that ask for one (`tls-auth-clients yes`)."),
+      keyFile: z.string().startsWith("/").optional().describe("PEM key of the client certificate. Must not be readable by other users: containers see the host root."),
+      servername: z.string().min(1).optional().describe("Name the servers' certificates are checked against, when it is not the host connected to (e.g. a certificate for a DNS name, reached by IP)."),
+    }).optional().describe("TLS to Redis, to the sentinels and to every cluster node. With `url`, use `rediss://`."),
+    username: z.string().min(1).optional().describe("ACL user for the sentinel's or the cluster's data nodes (with `url`, put it in the URL)."),
+    password: z.string().optional().describe("Password for `url` when it does not carry one, and for the data nodes of `sentinel` and `cluster`. Redacted in every output."),
     prefix: z.string().regex(/^[A-Za-z0-9._-]+$/, "letters, digits, '.', '_' or '-'").default("patchroll").describe("First part of every key; the host id follows, both inside one hash tag: `{patchroll:HOST}`."),
-    serverBinary: z.string().default("redis-server").describe("The embedded redis-server binary, used when neither `url` nor `sentinel` is set."),
+    serverBinary: z.string().default("redis-server").describe("The embedded redis-server binary, used when none of `url`, `sentinel` and `cluster` is set."),
   }).prefault({}).describe("Where queues and live state live. Unset: the daemon runs its own redis-server on a unix socket under `stateDir`."),
   lxc: z.strictObject({
     path: z.string().startsWith("/").default("/var/lib/lxc").describe("LXC's container directory (`lxc-* -P`)."),
@@ -93,6 +103,7 @@ export const ConfigSchema = z.strictObject({
     lockDurationMs: z.number().int().min(1000).max(600_000).default(30_000).describe("How long a worker's claim on a running job lasts without renewal (renewed at half this). A worker killed mid-rollout hands its rollout to the next one after this."),
     stalledIntervalMs: z.number().int().min(500).max(600_000).default(15_000).describe("How often workers look for jobs whose worker died."),
     maxStalledCount: z.number().int().min(1).max(1000).default(100).describe("How many worker deaths a job survives; each time it resumes from its journal."),
+    watchdogIdleMs: z.number().int().min(1000).max(3_600_000).default(60_000).describe("A worker that runs no job while jobs of its queue have waited this long (or whose blocking Redis connection has ended for good) is stuck: it is replaced by a new one, with a log line, the metric `patchroll_worker_recreations_total` and a `status` line."),
   }).prefault({}).describe("BullMQ worker settings."),
   notify: z.strictObject({
     webhooks: z.array(z.strictObject({

@@ -1,5 +1,4 @@
 import type { Redis } from "ioredis";
-import type { Worker } from "bullmq";
 import type { Config } from "../config/schema.js";
 import type { ContainerDriver } from "../containers/driver.js";
 import { LxcDriver } from "../containers/lxc-driver.js";
@@ -15,6 +14,7 @@ import { takeSpoolRecord } from "../intake/take-spool-record.js";
 import type { Logger } from "../log/logger.js";
 import { connectRedis, usesEmbeddedRedis } from "../queue/connection.js";
 import { closeQueues, openQueues, type Queues } from "../queue/queues.js";
+import { ReplicaAck } from "../queue/replica-ack.js";
 import { RedisSupervisor } from "../queue/redis-supervisor.js";
 import { ensureRollout } from "../rollout/ensure-rollout.js";
 import { RolloutStore } from "../rollout/rollout-store.js";
@@ -22,7 +22,10 @@ import { fleetEnabled } from "../fleet/fleet-mode.js";
 import { Heartbeat } from "../fleet/heartbeat.js";
 import { FleetRollouts } from "../fleet/fleet-rollout.js";
 import { LeaseStore } from "../fleet/lease-store.js";
-import { closeWorkers, startWorkers } from "../../workers/start-workers.js";
+import { closeWorkers, startWorker } from "../../workers/start-workers.js";
+import { QUEUE_NAMES } from "../queue/names.js";
+import { type WorkerRecreation, WorkerWatchdog } from "../queue/worker-watchdog.js";
+import { RedisWatch } from "./redis-watch.js";
 import type { WorkerContext } from "../../workers/context.js";
 
 export interface DaemonOptions {
@@ -41,7 +44,10 @@ export class Daemon {
   private producer: Redis | undefined;
   private producerQueues: Queues | undefined;
   private queues: Queues | undefined;
-  private workers: Worker[] = [];
+  private watchdog: WorkerWatchdog | undefined;
+  private watch: RedisWatch | undefined;
+  /** Stuck workers replaced so far, per queue (the metric `patchroll_worker_recreations_total`). */
+  readonly recreations = new Map<string, WorkerRecreation>();
   private ingest: SpoolIngest | undefined;
   /** The unattended-upgrades log watcher and dpkg.log reconciliation, once started. */
   intake: IntakeSources | undefined;
@@ -80,7 +86,6 @@ export class Daemon {
       ...(this.options.checkpoint !== undefined ? { checkpoint: this.options.checkpoint } : {}),
       ...(fleet ? { fleet: new FleetRollouts(this.redis, config, logger) } : {}),
     };
-    this.workers = startWorkers(ctx);
     // Spool records go through a fail-fast connection: while Redis is away they stay in the spool.
     const producer = await connectRedis(config, "producer");
     producer.on("error", () => {});
@@ -88,7 +93,21 @@ export class Daemon {
     const producerEvents = new EventStore(producer, config);
     const producerQueues = openQueues(producer, config);
     this.producerQueues = producerQueues;
-    const ingest = new SpoolIngest({ spoolDir: config.spoolDir, logger, onRecord: (rec: SpoolRecord) => takeSpoolRecord(producerEvents, producerQueues["apt-events"], rec) });
+    const watchdog = new WorkerWatchdog({
+      config, queues: producerQueues, redis: producer, logger, idleBoundMs: config.queue.watchdogIdleMs,
+      create: (q) => startWorker(ctx, q),
+      onRecreate: (r) => this.recreations.set(r.queue, r),
+    });
+    for (const q of QUEUE_NAMES) watchdog.watch(q, startWorker(ctx, q));
+    this.watchdog = watchdog;
+    this.watch = new RedisWatch({ config, logger, redis: producer, queues: producerQueues, watchdog });
+    await this.watch.start();
+    const ack = new ReplicaAck(producer, config.redis.cluster === undefined);
+    const ingest = new SpoolIngest({ spoolDir: config.spoolDir, logger, onRecord: async (rec: SpoolRecord) => {
+      await takeSpoolRecord(producerEvents, producerQueues["apt-events"], rec);
+      // Deleted from the spool only once a replica has it too: a failover cannot lose it.
+      await ack.confirm();
+    } });
     this.ingest = ingest;
     await ingest.start();
     // Intake knows nothing of rollouts: every event it made or changed is handed over here.
@@ -102,7 +121,7 @@ export class Daemon {
     if (config.http.enabled) {
       // Loaded here, not at the top: every CLI command imports this module and must not pay for fastify.
       const { startDashboard } = await import("../http/dashboard.js");
-      this.dashboard = await startDashboard({ config, redis: producer, queues: producerQueues, logger, driver: ctx.driver }).catch((err: unknown) => {
+      this.dashboard = await startDashboard({ config, redis: producer, queues: producerQueues, logger, driver: ctx.driver, recreations: () => [...this.recreations.values()] }).catch((err: unknown) => {
         logger.error({ err, listen: config.http.listen, port: config.http.port }, "dashboard and /metrics not served; patching goes on");
         return undefined;
       });
@@ -134,9 +153,12 @@ export class Daemon {
     await this.dashboard?.close();
     await this.intake?.stop();
     await this.ingest?.stop();
-    await closeWorkers(this.workers, graceMs);
+    await this.watch?.stop();
+    await closeWorkers(this.watchdog?.workers() ?? [], graceMs);
     await this.heartbeat?.stop();
-    for (const q of [this.queues, this.producerQueues]) if (q !== undefined) await closeQueues(q);
+    // Closing a queue waits for Redis; a Redis (or a cluster) that is away must not hold the daemon's exit.
+    const queuesClosed = Promise.all([this.queues, this.producerQueues].map((q) => (q !== undefined ? closeQueues(q) : undefined)));
+    await Promise.race([queuesClosed, new Promise((r) => setTimeout(r, Math.min(graceMs, 5000)).unref())]);
     this.redis?.disconnect();
     this.producer?.disconnect();
     await this.supervisor?.stop();

@@ -1,4 +1,5 @@
 import { connectRedis, describeRedis } from "../queue/connection.js";
+import { explainTlsError } from "../queue/redis-tls.js";
 import { parseRedisInfo, redisHealth, redisHealthProblems } from "../queue/redis-health.js";
 import type { DoctorCheck, Finding } from "./check.js";
 
@@ -12,6 +13,10 @@ export const redisCheck: DoctorCheck = {
     try {
       redis = await connectRedis(ctx.config, "client");
     } catch (err) {
+      const tls = explainTlsError((err as Error).cause ?? err, ctx.config.redis.tls);
+      if (tls !== undefined) {
+        return [{ severity: "error", problem: `Redis at ${where} refused the TLS connection: ${tls}`, fix: `look at what the server presents: openssl s_client -connect HOST:PORT${ctx.config.redis.tls?.caFile !== undefined ? ` -CAfile ${ctx.config.redis.tls.caFile}` : ""} -showcerts </dev/null; then fix redis.tls (caFile, certFile, keyFile, servername) or the server's certificate`, runbook: "redis-down" }];
+      }
       return [{ severity: "error", problem: `Redis at ${where} is unreachable: ${(err as Error).message.split(". ")[0]}`, fix: "start the daemon (systemctl start patchroll), or fix redis.url", runbook: "redis-down" }];
     }
     try {

@@ -3,10 +3,11 @@ import { join } from "node:path";
 import { discoverContainers } from "../containers/discover.js";
 import type { DoctorCheck, DoctorContext, Finding } from "./check.js";
 
-/** Host files no container may read: password hashes, SSH host keys, patchroll's credentials and state. */
+/** Host files no container may read: password hashes, SSH host keys, patchroll's credentials (the Redis TLS client key too) and state. */
 export function secretPaths(ctx: Pick<DoctorContext, "config" | "configFile" | "tokenFile">): string[] {
   const ssh = existsSync("/etc/ssh") ? readdirSync("/etc/ssh").filter((f) => /^ssh_host_.*_key$/.test(f)).map((f) => `/etc/ssh/${f}`) : [];
-  const own = [ctx.tokenFile, join(ctx.config.stateDir, "redis"), ctx.config.stateDir, ...(ctx.configFile !== undefined ? [ctx.configFile] : [])];
+  const tlsKey = ctx.config.redis.tls?.keyFile;
+  const own = [ctx.tokenFile, join(ctx.config.stateDir, "redis"), ctx.config.stateDir, ...(ctx.configFile !== undefined ? [ctx.configFile] : []), ...(tlsKey !== undefined ? [tlsKey] : [])];
   return [...new Set(["/etc/shadow", "/etc/gshadow", ...ssh, ...own])].filter((p) => existsSync(p));
 }
 

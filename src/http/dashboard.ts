@@ -11,6 +11,7 @@ import { registerActions, selfAuthenticating } from "./routes-actions.js";
 import { registerApi } from "./routes-api.js";
 import { registerPages } from "./routes-pages.js";
 import { SessionStore } from "./sessions.js";
+import type { WorkerRecreation } from "../queue/worker-watchdog.js";
 import { loadOrCreateToken, tokenFilePath } from "./token-file.js";
 
 export interface DashboardDeps {
@@ -25,6 +26,8 @@ export interface DashboardDeps {
   hookLog?: string;
   /** See MetricsOptions.snapshotMaxAgeMs. */
   snapshotMaxAgeMs?: number;
+  /** See MetricsOptions.recreations. */
+  recreations?: () => WorkerRecreation[];
 }
 
 /** Our pages allow our own stylesheet and inline SVG only: no script, no frame, forms to this origin. */
@@ -52,7 +55,7 @@ export async function buildDashboard(deps: DashboardDeps): Promise<FastifyInstan
     if (String(reply.getHeader("content-type") ?? "").startsWith("text/html")) reply.header("cache-control", "no-store");
   });
   const driver = deps.driver !== undefined ? { driver: deps.driver } : {};
-  const metrics = createMetrics({ config, redis: deps.redis, queues: deps.queues, ...driver, ...(deps.hookLog !== undefined ? { hookLog: deps.hookLog } : {}), ...(deps.snapshotMaxAgeMs !== undefined ? { snapshotMaxAgeMs: deps.snapshotMaxAgeMs } : {}) });
+  const metrics = createMetrics({ config, redis: deps.redis, queues: deps.queues, ...driver, ...(deps.hookLog !== undefined ? { hookLog: deps.hookLog } : {}), ...(deps.snapshotMaxAgeMs !== undefined ? { snapshotMaxAgeMs: deps.snapshotMaxAgeMs } : {}), ...(deps.recreations !== undefined ? { recreations: deps.recreations } : {}) });
   registerApi(app, { config, redis: deps.redis, queues: deps.queues, metrics, ...driver });
   registerPages(app, { config, redis: deps.redis, queues: deps.queues, sessions, ...driver });
   registerActions(app, { config, redis: deps.redis, queues: deps.queues, sessions, token, tokenFile });

@@ -6,6 +6,7 @@ import { VERDICTS } from "../detect/verdict.js";
 import { openHalted } from "../status/open-halted.js";
 import { COUNTED_STATES } from "../status/queue-counts.js";
 import { registerFleetMetrics } from "../fleet/fleet-metrics.js";
+import type { WorkerRecreation } from "../queue/worker-watchdog.js";
 import { FileFollower } from "./file-follower.js";
 import { type JournalCursor, observeEntries } from "./journal-observations.js";
 import { SnapshotSource, type SnapshotDeps } from "./snapshot.js";
@@ -18,6 +19,8 @@ export interface MetricsOptions extends SnapshotDeps {
   hookLog?: string;
   /** Longest reuse of one snapshot between scrapes. Default 5000 ms. */
   snapshotMaxAgeMs?: number;
+  /** The worker watchdog's replacements of stuck workers, per queue (the daemon's own count). */
+  recreations?: () => WorkerRecreation[];
 }
 
 const ROLLOUT_STATUSES = ["planned", "running", "paused", "waiting", "completed", "halted", "aborted"] as const;
@@ -68,6 +71,16 @@ export function createMetrics(o: MetricsOptions): Registry {
     async collect() {
       this.reset();
       for (const q of (await source.get()).queues ?? []) this.set({ queue: q.queue }, q.workers);
+    },
+  });
+  new Counter({
+    name: "patchroll_worker_recreations_total",
+    help: "Stuck workers (running, but no longer taking jobs) replaced by the watchdog, per queue.",
+    labelNames: ["queue"],
+    registers,
+    collect() {
+      this.reset();
+      for (const r of o.recreations?.() ?? []) this.inc({ queue: r.queue }, r.count);
     },
   });
   new Gauge({

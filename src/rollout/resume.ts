@@ -1,7 +1,8 @@
 import { type JournalEntry, knownEntry } from "../journal/entry.js";
-import { type ContainerOutcome, isFailure } from "./container-outcome.js";
+import { type ContainerOutcome, type ContainerOutcomeKind, isFailure } from "./container-outcome.js";
 import type { AptEvent } from "../intake/apt-event.js";
 import type { Plan } from "./plan.js";
+import type { RolloutState } from "./rollout-store.js";
 
 /** What a journal says about a rollout that may have been interrupted. */
 export interface JournalState {
@@ -71,4 +72,42 @@ export function journalState(entries: readonly JournalEntry[]): JournalState {
 export function resumeOptions(state: JournalState): { finished: JournalState["finished"]; rollingBack: JournalState["rollingBack"]; forgivenFailures: number } {
   const forgivenFailures = state.retried !== undefined ? [...state.finished.values()].filter(isFailure).length : 0;
   return { finished: state.finished, rollingBack: state.rollingBack, forgivenFailures };
+}
+
+/**
+ * The live state of a rollout as its journal tells it (pure), for when Redis lost it: a failover that
+ * dropped the last writes, or a Redis that came back empty. `packages` are the changed packages of its plan.
+ */
+export function stateFromJournal(entries: readonly JournalEntry[], eventId: string, packages: string[]): RolloutState | undefined {
+  const first = entries[0];
+  if (first === undefined) return undefined;
+  const s = journalState(entries);
+  const outcomes = [...s.finished.values()];
+  const batches = s.plan?.batches.length ?? 0;
+  const halt = entries.findLast((e) => e.type === "rollout.halted");
+  return {
+    id: first.rollout,
+    eventId,
+    createdAt: first.ts,
+    updatedAt: entries.at(-1)!.ts,
+    status: s.ended ?? (s.plan === undefined ? "planned" : "running"),
+    packages,
+    batch: s.ended === "completed" ? batches : Math.max(0, ...entries.filter((e) => e.type === "batch.started").map((e) => Number(e.data["batch"]))),
+    batches,
+    done: outcomes.length,
+    total: s.plan?.batches.reduce((n, b) => n + b.length, 0) ?? 0,
+    failures: outcomes.filter(isFailure).length,
+    outcomes,
+    ...(s.ended === "halted" && halt !== undefined ? { haltReason: String(halt.data["reason"] ?? "halted") } : {}),
+  };
+}
+
+/** The event a journal was written for: in its plan, or in the note of a merge. */
+export function eventOfJournal(entries: readonly JournalEntry[]): { event: AptEvent; merged: AptEvent[] } | undefined {
+  for (const e of entries) {
+    const k = knownEntry(e);
+    if (k?.type === "rollout.planned") return { event: k.data.event, merged: k.data.merged.map((m) => m.event) };
+    if (k?.type === "rollout.merged") return { event: k.data.event, merged: [] };
+  }
+  return undefined;
 }

@@ -14,7 +14,9 @@ const names = (list: readonly string[], max = 3): string => (list.length > max ?
 export function attentionItems(r: Omit<StatusReport, "attention">): Attention[] {
   const out: Attention[] = [];
   if (!r.redis.reachable) {
-    out.push(item("critical", `Redis is unreachable (${r.redis.where}): no rollout can start or progress; apt keeps spooling`, "patchroll config check; journalctl -u patchroll -n 100", "redis-down"));
+    const held = (r.redis.away?.held ?? []).map((h) => `rollout ${h.id} held at ${h.done} of ${h.total} containers`);
+    const since = r.redis.away !== undefined ? ` since ${r.redis.away.since}` : "";
+    out.push(item("critical", `Redis is away${since} (${r.redis.where}): no rollout can start or progress${held.length > 0 ? ` (${held.join("; ")})` : ""}; apt keeps spooling (${r.spool.records} record(s))`, "patchroll config check; journalctl -u patchroll -n 100", "redis-down"));
   } else if (r.daemon.up === false) {
     out.push(item("critical", "no patchroll worker is connected (the daemon is down, or its workers lost Redis): no job is taken and the spool is not drained", "systemctl start patchroll; journalctl -u patchroll -n 100", "daemon-down"));
   }

@@ -4,6 +4,9 @@ import type { ContainerDriver } from "../containers/driver.js";
 import { listPins, type Pin } from "../containers/pins.js";
 import { connectRedis, describeRedis } from "../queue/connection.js";
 import { closeQueues, openQueues, type Queues } from "../queue/queues.js";
+import { readRedisAway } from "../queue/redis-away.js";
+import { readRecreations } from "../queue/worker-watchdog.js";
+import { heldRollouts } from "./held-rollouts.js";
 import { parseRedisInfo, redisHealth, redisHealthProblems } from "../queue/redis-health.js";
 import { RolloutStore } from "../rollout/rollout-store.js";
 import { attentionItems } from "./attention.js";
@@ -39,13 +42,14 @@ async function fromRedis(config: Config, opts: CollectStatusOptions) {
     }
     const queues = opts.queues ?? openQueues(redis, config);
     try {
-      const [health, memory, counts, rollouts] = await Promise.all([
+      const [health, memory, counts, rollouts, recreations] = await Promise.all([
         redisHealth(redis),
         redis.info("memory"),
         queueCounts(redis, queues),
         new RolloutStore(redis, config).list(opts.recent ?? 50),
+        readRecreations(redis, config),
       ]);
-      const status: RedisStatus = { where: describeRedis(config), reachable: true, health, maxMemory: Number(parseRedisInfo(memory)["maxmemory"] ?? 0), problems: redisHealthProblems(health) };
+      const status: RedisStatus = { where: describeRedis(config), reachable: true, health, maxMemory: Number(parseRedisInfo(memory)["maxmemory"] ?? 0), problems: redisHealthProblems(health), ...(recreations.length > 0 ? { recreations } : {}) };
       return { status, counts, rollouts };
     } finally {
       if (opts.queues === undefined) await closeQueues(queues);
@@ -76,6 +80,15 @@ export async function collectStatus(config: Config, opts: CollectStatusOptions =
     fromRedis(config, opts),
     opts.self === true || !config.http.enabled ? Promise.resolve(opts.self === true) : probeDaemon(config),
   ]);
+  const away = await readRedisAway(config);
+  // The daemon's heartbeat says Redis is away (or this command cannot reach it): say since when, and what waits.
+  if (away !== undefined || !redisPart.status.reachable) {
+    redisPart.status.away = { since: away?.since ?? now.toISOString(), held: heldRollouts(config) };
+    if (away !== undefined && redisPart.status.reachable) {
+      redisPart.status.reachable = false;
+      redisPart.status.error = `the daemon's heartbeat gets no answer: ${away.error}`;
+    }
+  }
   const rollouts = redisPart.rollouts;
   const packages = rollouts === null ? [] : packagesOf(rollouts);
   const containers: ContainersSummary = { total: 0, managed: 0, byVerdict: countByVerdict([]), stale: [], shadowed: [], ownDpkg: [], packages };

@@ -15,6 +15,7 @@ function daemonLine(r: StatusReport): string {
 
 function redisLine(r: StatusReport): string {
   const x = r.redis;
+  if (!x.reachable && x.away !== undefined) return `${label("redis")}Redis away since ${x.away.since} (${formatDuration(Math.max(0, Math.round((Date.parse(r.at) - Date.parse(x.away.since)) / 1000)))}), ${x.where}: ${x.error ?? ""}`;
   if (!x.reachable) return `${label("redis")}UNREACHABLE ${x.where}: ${x.error ?? ""}`;
   const h = x.health!;
   const persistence = h.persistence.aof ? `AOF ${h.persistence.appendfsync}` : h.persistence.rdb === true ? "RDB only" : "NO persistence";
@@ -31,8 +32,22 @@ function queueLines(r: StatusReport): string[] {
   });
 }
 
+/** What waits while Redis is away, from the journals. */
+function heldLines(r: StatusReport): string[] {
+  const held = r.redis.away?.held ?? [];
+  if (held.length === 0) return [`${label("rollout")}none held (Redis away; journals: patchroll rollouts show ID)`];
+  return held.map((h, i) => {
+    const now = h.inFlight.length > 0 ? `; ${h.inFlight.join(", ")} being restarted from local disk` : "; no container stopped";
+    return `${label(i === 0 ? "rollout" : "")}${h.id} held while Redis is away: ${h.done} of ${h.total} containers done${now}; resumes when Redis is back`;
+  });
+}
+
+function watchdogLines(r: StatusReport): string[] {
+  return (r.redis.recreations ?? []).map((w, i) => `${label(i === 0 ? "watchdog" : "")}${w.queue} worker replaced at ${w.at} (${w.count} time(s)): ${w.reason}`);
+}
+
 function rolloutLines(r: StatusReport): string[] {
-  if (r.active === null) return [`${label("rollout")}unknown (Redis away; journals: patchroll rollouts show ID)`];
+  if (r.active === null) return heldLines(r);
   const lines = r.active.length === 0 ? [`${label("rollout")}none running`] : r.active.map((a, i) => `${label(i === 0 ? "rollout" : "")}${a.id} ${a.status}: ${rolloutProgress(a)} (${a.packages.join(", ")})${a.waitReason ? `; ${a.waitReason}` : ""}`);
   for (const [i, h] of (r.halted ?? []).entries()) lines.push(`${label(i === 0 ? "halted" : "")}${h.id}: ${h.haltReason ?? "halted"}`);
   return lines;
@@ -53,6 +68,7 @@ export function renderStatus(r: StatusReport): string {
     daemonLine(r),
     redisLine(r),
     ...queueLines(r),
+    ...watchdogLines(r),
     ...rolloutLines(r),
     `${label("pinned")}${r.pins.length === 0 ? "none" : r.pins.map((p) => `${p.container} (${p.packages.map((x) => `${x.name} ${x.version}`).join(", ")})`).join(", ")}`,
     containerLine(r),

@@ -1,6 +1,8 @@
 import type { Pin } from "../containers/pins.js";
 import type { Verdict } from "../detect/verdict.js";
 import type { RedisHealth } from "../queue/redis-health.js";
+import type { WorkerRecreation } from "../queue/worker-watchdog.js";
+import type { HeldRollout } from "./held-rollouts.js";
 import type { RolloutState } from "../rollout/rollout-store.js";
 import type { Exposure } from "./exposure.js";
 import type { QueueCounts } from "./queue-counts.js";
@@ -41,6 +43,10 @@ export interface RedisStatus {
   maxMemory?: number;
   /** Persistence and eviction problems, in words. */
   problems: string[];
+  /** Set while the daemon cannot reach Redis: since when (its heartbeat's account) and what waits meanwhile. */
+  away?: { since: string; held: HeldRollout[] };
+  /** Stuck workers the daemon's watchdog replaced (the last time per queue). */
+  recreations?: WorkerRecreation[];
 }
 
 export interface ContainersSummary {
