@@ -99,7 +99,8 @@ describe("apt upgrade -> hook -> spool -> daemon -> BullMQ -> batched restarts -
     expect(batches.flat().sort()).toEqual(containers.map((c) => c.name).sort());
     for (const c of containers) {
       const steps = journal.entries.filter((e) => e.container === c.name && e.type === "step.begin").map((e) => e.data["step"]);
-      expect(steps).toEqual(["stop", "snapshot", "start", "health", "verify"]);
+      // The delta is pre-copied while the container runs; the snapshot after the stop catches up.
+      expect(steps).toEqual(["precopy", "stop", "snapshot", "start", "health", "verify"]);
       const info = await c.info();
       expect(initPids).not.toContain(info.initPid);
       expect((await verifyPatched(info, [pkg])).ok).toBe(true);
@@ -145,7 +146,7 @@ describe("apt upgrade -> hook -> spool -> daemon -> BullMQ -> batched restarts -
     const journal = readJournal(journalFile(env.config, rollout.id));
     const steps = journal.entries.filter((e) => e.container === canary.name && e.type === "step.begin").map((e) => e.data["step"]);
     // The broken library kills the service at load: the start itself, or the health gate, fails.
-    expect(steps.slice(0, 3)).toEqual(["stop", "snapshot", "start"]);
+    expect(steps.slice(0, 4)).toEqual(["precopy", "stop", "snapshot", "start"]);
     expect(steps.slice(-5)).toEqual(["rollback.stop", "rollback.restore", "rollback.pin", "rollback.start", "rollback.health"]);
     expect(rollout.outcomes![0]!.reason).toMatch(/did not start|stopped right after start|health check .* in a row/);
     expect(journal.entries.some((e) => e.type === "rollout.halted")).toBe(true);
