@@ -28,7 +28,8 @@
  * end, files an fsync(2) per entry written (and its dir), auto picks files for up to 256 entries (a
  * catch-up: syncfs would also wait for every other writer of the filesystem), none leaves it to the
  * caller. --tolerant: SRC may change under the copy (a running container): entries that vanish or change
- * while copied are skipped or marked unclean instead of failing the pass.
+ * while copied are skipped or marked unclean instead of failing the pass. SRC's entries are opened a name
+ * at a time beneath SRC, never through a symlink: a dir swapped for one mid-pass is skipped, not followed.
  *
  * --reserve-bytes/--reserve-inodes: before touching DST, the pass refuses (exit 75, stdout
  * "space NEED_BYTES NEED_INODES") when what it would really write (copied data, not links or reflinks;
@@ -180,6 +181,59 @@ static void path_of(char *out, const char *root, const char *rel)
 		fail("path too long: %s/%s", root, rel);
 		exit(1);
 	}
+}
+
+/* SRC, opened once: its entries are opened beneath it one name at a time, so that a running container
+ * swapping a dir of its delta for a symlink (to /etc, say) between the walk and the open never leads this
+ * process (root) out of SRC. */
+static int src_fd = -1;
+
+/* The dir of SRC's entry `rel` (O_PATH), reached from src_fd following no symlink; its last name in *name. */
+static int open_parent(const char *rel, char *buf, const char **name)
+{
+	snprintf(buf, PATH_MAX, "%s", rel);
+	int dfd = src_fd;
+	char *at = buf, *slash;
+	while ((slash = strchr(at, '/'))) {
+		*slash = 0;
+		int next = openat(dfd, at, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int err = errno;
+		if (dfd != src_fd) close(dfd);
+		if (next < 0) { errno = err; return -1; }
+		dfd = next;
+		at = slash + 1;
+	}
+	*name = at;
+	return dfd;
+}
+
+/* Opens SRC's entry `rel` with `flags` (and O_NOFOLLOW): never through a symlink. */
+static int open_beneath(const char *rel, int flags)
+{
+	if (!*rel) return openat(src_fd, ".", flags | O_NOFOLLOW | O_CLOEXEC);
+	char buf[PATH_MAX];
+	const char *name;
+	int dfd = open_parent(rel, buf, &name);
+	if (dfd < 0) return -1;
+	int fd = openat(dfd, name, flags | O_NOFOLLOW | O_CLOEXEC);
+	int err = errno;
+	if (dfd != src_fd) close(dfd);
+	errno = err;
+	return fd;
+}
+
+/* readlink(2) of SRC's entry `rel`, never through a symlink on the way. */
+static ssize_t readlink_beneath(const char *rel, char *target, size_t size)
+{
+	char buf[PATH_MAX];
+	const char *name;
+	int dfd = open_parent(rel, buf, &name);
+	if (dfd < 0) return -1;
+	ssize_t n = readlinkat(dfd, name, target, size);
+	int err = errno;
+	if (dfd != src_fd) close(dfd);
+	errno = err;
+	return n;
 }
 
 /* ---- manifest: "PRCOPY1\n", u64 dev, u64 count, count x (u32 len, path, struct rec), u64 fnv of all before */
@@ -334,9 +388,14 @@ static void walk(int idx)
 	char path[PATH_MAX];
 	path_of(path, src_root, ents[idx].rel);
 	if (ents[idx].st.st_dev != src_dev) return; /* a mount point: the dir, not what is mounted on it */
-	DIR *d = opendir(path);
+	/* Opened a name at a time beneath SRC: a dir swapped for a symlink since it was seen is not followed. */
+	int fd = open_beneath(ents[idx].rel, O_RDONLY | O_DIRECTORY);
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
 	if (!d) {
-		if (tolerant && (errno == ENOENT || errno == ENOTDIR)) { ents[idx].unclean = 1; return; }
+		int err = errno;
+		if (fd >= 0) close(fd);
+		errno = err;
+		if (tolerant && (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)) { ents[idx].unclean = 1; return; }
 		fail("cannot read dir %s: %s", path, strerror(errno));
 		return;
 	}
@@ -547,10 +606,10 @@ static void copy_file(struct ent *e)
 	char src[PATH_MAX], dst[PATH_MAX];
 	path_of(src, src_root, e->rel);
 	path_of(dst, dst_root, e->rel);
-	int sfd = open(src, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
-	if (sfd < 0 && errno == EPERM) sfd = open(src, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int sfd = open_beneath(e->rel, O_RDONLY | O_NOATIME);
+	if (sfd < 0 && errno == EPERM) sfd = open_beneath(e->rel, O_RDONLY);
 	if (sfd < 0) {
-		if (tolerant && (errno == ENOENT || errno == ELOOP || errno == ENXIO)) { e->action = SKIP; return; }
+		if (tolerant && (errno == ENOENT || errno == ENOTDIR || errno == ELOOP || errno == ENXIO)) { e->action = SKIP; return; }
 		fail("cannot open %s: %s", src, strerror(errno));
 		return;
 	}
@@ -714,7 +773,7 @@ static void act(void)
 				int r;
 				if (S_ISLNK(e->st.st_mode)) {
 					char target[PATH_MAX + 1];
-					ssize_t n = readlink(src, target, PATH_MAX);
+					ssize_t n = readlink_beneath(e->rel, target, PATH_MAX);
 					if (n < 0) {
 						if (tolerant) { e->action = SKIP; continue; }
 						fail("cannot read symlink %s: %s", src, strerror(errno));
@@ -816,10 +875,9 @@ static int check_space(void)
 	/* A probe: can DST's filesystem reflink SRC's files? Then copied data costs (next to) nothing. */
 	for (size_t i = 0; i < nents && !reflinks; i++) {
 		if (ents[i].action != COPY || !S_ISREG(ents[i].st.st_mode) || ents[i].st.st_size == 0) continue;
-		char src[PATH_MAX], probe[PATH_MAX];
-		path_of(src, src_root, ents[i].rel);
+		char probe[PATH_MAX];
 		snprintf(probe, sizeof probe, "%s.prcopy-probe", dst_root);
-		int sfd = open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		int sfd = open_beneath(ents[i].rel, O_RDONLY);
 		int pfd = open(probe, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 		if (sfd >= 0 && pfd >= 0 && ioctl(pfd, FICLONE, sfd) == 0) reflinks = 1;
 		if (pfd >= 0) { close(pfd); unlink(probe); }
@@ -901,6 +959,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	src_dev = root.st_dev;
+	src_fd = open(src_root, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (src_fd < 0) {
+		fprintf(stderr, "prcopy: cannot open %s: %s\n", src_root, strerror(errno));
+		return 1;
+	}
 	add_ent("", &root, -1);
 	walk(0);
 	if (failed) return 1;

@@ -1,8 +1,9 @@
-import { appendFile, chmod, chown, link, lstat, open, readFile, rename, rm, unlink, writeFile } from "node:fs/promises";
+import { appendFile, chmod, chown, link, lstat, mkdir, open, readdir, readFile, rename, rm, symlink, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
 import { listSnapshots, precopyDelta, pruneSnapshots, restoreDelta, snapshotDelta, snapshotTree } from "../../src/containers/snapshot.js";
+import { waitUntilStopped } from "../helpers/process-state.js";
 import { buildOverlayDelta, compareTrees, fixtureContainers, modifyHeavily, patternBytes, setXattr } from "../helpers/tree-compare.js";
 
 /** Sets the mtime of `path` itself back to `ns` (to the nanosecond), as a tool that preserves times would. */
@@ -126,5 +127,40 @@ describe("pre-copy, then catch-up (real filesystem, root)", () => {
 
     expect((await pruneSnapshots(c.snaps, 1)).map((s) => s.id)).toEqual(["s1"]);
     expect(await compareTrees(reference, snapshotTree(second))).toEqual([]);
+  });
+
+  it("never copies what lies outside the delta when the container swaps a dir for a symlink mid-copy", async () => {
+    const dir = join(fixture.root(), "swap");
+    const delta = join(dir, "delta0");
+    const outside = join(dir, "outside");
+    await mkdir(join(delta, "d"), { recursive: true });
+    await mkdir(outside);
+    for (let i = 0; i < 10; i++) await writeFile(join(delta, `f${i}`), "ok\n");
+    for (let i = 0; i < 50; i++) {
+      await writeFile(join(delta, "d", `g${i}`), "ok\n");
+      await writeFile(join(outside, `g${i}`), "SECRET\n");
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    // prcopy stops itself after its first file (the top level's come first); then `d` becomes a symlink.
+    const snaps = join(dir, "snapshots");
+    await precopyDelta({
+      deltaDir: delta, snapshotsDir: snaps, id: "p1", stopCopyAfter: 1,
+      onCopyStart: async (pid) => {
+        await waitUntilStopped(pid);
+        await rename(join(delta, "d"), join(dir, "d-moved"));
+        await symlink(outside, join(delta, "d"));
+        process.kill(pid, "SIGCONT");
+      },
+    });
+    const contents: string[] = [];
+    const read = async (d: string): Promise<void> => {
+      for (const e of await readdir(d, { withFileTypes: true })) {
+        if (e.isDirectory()) await read(join(d, e.name));
+        else if (e.isFile()) contents.push(await readFile(join(d, e.name), "utf8"));
+      }
+    };
+    await read(snaps);
+    expect(contents).toContain("ok\n");
+    expect(contents.filter((c) => c.includes("SECRET"))).toEqual([]);
   });
 });

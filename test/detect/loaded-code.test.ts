@@ -1,8 +1,9 @@
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseInvocation } from "../../src/detect/interpreters/language.js";
 import { loadedCode } from "../../src/detect/interpreters/loaded-code.js";
+import { hostRoots } from "../../src/detect/interpreters/search-path.js";
 
 // A container's files as a scratch tree: container path P lives at ROOT/P.
 let root: string;
@@ -34,6 +35,12 @@ beforeAll(() => {
   put("/srv/gem.pl", "use Not::There;\n");
   put("/srv/app.js", "const fs = require('fs');\nconst x = require('./x');\nconst y = require('left-pad');\n");
   put("/srv/x.js", "module.exports = 1;\n");
+  put("/usr/lib/python3/dist-packages/requests/__init__.py", "from . import api\n");
+  put("/usr/lib/python3/dist-packages/requests/api.py", "");
+  put("/usr/lib/python3.11/os.py", "");
+  put("/usr/share/perl/5.36/POSIX.pm", "package POSIX;\n1;\n");
+  put("/srv/delta.py", "import requests\n");
+  put("/srv/delta.pl", "use POSIX;\n");
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
@@ -65,5 +72,27 @@ describe("following what a process loads", () => {
   it("a missing script or code from stdin is undecidable", () => {
     expect(loadedCode(parseInvocation("python", ["python3", "/srv/gone.py"]), "/", [], locate).undecidable).toMatch(/cannot be found/);
     expect(loadedCode(parseInvocation("python", ["python3", "-"]), "/", [], locate).undecidable).toMatch(/stdin/);
+  });
+
+  it("an interpreter whose search path is unknown (not the host's program): the standard host roots, never only its script's dir", () => {
+    const list = (dir: string) => {
+      try {
+        return readdirSync(join(root, dir), { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+      } catch {
+        return [];
+      }
+    };
+    const py = hostRoots("python", list);
+    expect(py).toEqual(expect.arrayContaining(["/usr/lib/python3/dist-packages", "/usr/lib/python3.11"]));
+    const code = loadedCode(parseInvocation("python", ["python3", "/srv/delta.py"]), "/", py, locate);
+    expect(code.files).toEqual(expect.arrayContaining(["/usr/lib/python3/dist-packages/requests/__init__.py", "/usr/lib/python3/dist-packages/requests/api.py", "/usr/lib/python3.11/os.py"]));
+    // What it may have loaded is looked for there too, not only under /srv.
+    expect(code.roots).toEqual(expect.arrayContaining(["/usr/lib/python3/dist-packages", "/usr/lib/python3.11", "/srv"]));
+    const pl = hostRoots("perl", list);
+    expect(pl).toEqual(expect.arrayContaining(["/usr/share/perl/5.36", "/usr/share/perl5"]));
+    expect(loadedCode(parseInvocation("perl", ["perl", "/srv/delta.pl"]), "/", pl, locate).files).toEqual(["/srv/delta.pl", "/usr/share/perl/5.36/POSIX.pm"]);
+    expect(hostRoots("ruby", list)).toEqual(expect.arrayContaining(["/usr/lib/ruby", "/usr/share/rubygems-integration"]));
+    expect(hostRoots("node", list)).toEqual(expect.arrayContaining(["/usr/lib/node_modules", "/usr/share/nodejs"]));
+    expect(hostRoots("php", list)).toEqual(["/usr/share/php"]);
   });
 });

@@ -1,4 +1,4 @@
-import { statSync } from "node:fs";
+import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { installedVersion } from "../host-packages.js";
 import type { LayerProbe } from "../layer-probe.js";
@@ -8,7 +8,7 @@ import type { ShadowUser } from "../shadow-check.js";
 import { changedPackagesSince } from "./changed-packages.js";
 import { type Language, languageOf, parseInvocation } from "./language.js";
 import { type LoadedCode, loadedCode } from "./loaded-code.js";
-import { searchPath, searchPathEnv } from "./search-path.js";
+import { hostRoots, searchPath, searchPathEnv } from "./search-path.js";
 
 /** Interpreted code a process loaded (or may have loaded) before the host replaced its file. */
 export interface InterpretedStale {
@@ -64,6 +64,18 @@ export async function findInterpreted(procs: readonly ProcessView[], ctx: Interp
     const s = ctx.probe.servingLayer(ctx.layers, path);
     return s === undefined || !s.stats.isFile() ? undefined : join(ctx.layers[s.index] as string, path);
   };
+  // The directories the container serves in a directory of it, through its layers.
+  const listDirs = (dir: string): string[] => {
+    const names = new Set<string>();
+    for (const layer of ctx.layers) {
+      try {
+        for (const n of readdirSync(join(layer, dir))) names.add(n);
+      } catch {
+        // Not in this layer.
+      }
+    }
+    return [...names].filter((n) => ctx.probe.servingLayer(ctx.layers, join(dir, n))?.stats.isDirectory() === true);
+  };
   for (const proc of procs) {
     if (proc.exe === undefined) continue;
     const argv = readCmdline(proc.pid);
@@ -73,8 +85,12 @@ export async function findInterpreted(procs: readonly ProcessView[], ctx: Interp
     const envName = searchPathEnv(language);
     // Its interpreter is only ever asked on the host when it is the host's own program (see searchPath).
     const hostsProgram = runsHostProgram(proc, ctx);
-    const dirs = hostsProgram ? await searchPath(language, proc.exe, envName === undefined ? undefined : readEnvVar(proc.pid, envName)) : undefined;
-    const code: LoadedCode = loadedCode(inv, readCwd(proc.pid) ?? "/", dirs ?? [], locate);
+    const envValue = envName === undefined ? undefined : readEnvVar(proc.pid, envName);
+    const dirs = hostsProgram ? await searchPath(language, proc.exe, envValue) : undefined;
+    // Unknown, its imports are looked up, and what it may have loaded looked for, in the language's standard
+    // host roots (after its variable's dirs): never only under its script's and working directory.
+    const fallback = () => [...(envValue ?? "").split(":").filter((d) => d.startsWith("/")), ...hostRoots(language, listDirs)];
+    const code: LoadedCode = loadedCode(inv, readCwd(proc.pid) ?? "/", dirs ?? fallback(), locate);
     if (dirs === undefined) code.undecidable ??= hostsProgram ? `its interpreter ${proc.exe} could not tell its search path` : `its interpreter ${proc.exe} is not the host's program, so patchroll does not run it to learn its search path`;
     const base = { pid: proc.pid, comm: proc.comm, language, ...(code.script !== undefined ? { script: code.script } : {}), startedAt: iso(proc.startedMs) };
     const reported = new Set<string>();

@@ -1,4 +1,5 @@
 import { statSync } from "node:fs";
+import { join } from "node:path";
 import { runTool } from "../../proc/run-tool.js";
 import type { Language } from "./language.js";
 
@@ -13,6 +14,42 @@ const ASK: Partial<Record<Language, { args: string[]; env?: string; split: (out:
 
 /** Where Debian's and upstream's Node.js look for packages besides node_modules dirs (module.globalPaths). */
 const NODE_GLOBAL = ["/usr/local/lib/node_modules", "/usr/lib/node_modules", "/usr/share/nodejs", "/usr/lib/nodejs", "/usr/lib/x86_64-linux-gnu/nodejs", "/usr/local/lib/node", "/usr/lib/node"];
+
+/**
+ * Where each language's code sits on a Debian host, for a process whose search path cannot be asked (its
+ * interpreter is not the host's program): the directories its imports are looked up in and a "may have
+ * loaded" finding searches. Wider than any one interpreter's path on purpose; "*" matches within one name.
+ */
+const HOST_ROOTS: Record<Language, readonly string[]> = {
+  python: ["/usr/local/lib/python3*/dist-packages", "/usr/lib/python3/dist-packages", "/usr/lib/python3*", "/usr/local/lib/python3*"],
+  perl: ["/etc/perl", "/usr/local/lib/*/perl/*", "/usr/local/share/perl/*", "/usr/lib/*/perl5/*", "/usr/share/perl5", "/usr/lib/*/perl-base", "/usr/lib/*/perl/*", "/usr/share/perl/*", "/usr/share/perl*", "/usr/lib/*/perl*"],
+  ruby: ["/usr/local/lib/site_ruby/*", "/usr/local/lib/site_ruby", "/usr/lib/ruby/vendor_ruby/*", "/usr/lib/*/ruby/vendor_ruby/*", "/usr/lib/ruby/vendor_ruby", "/usr/lib/ruby/*", "/usr/lib/*/ruby/*", "/usr/lib/ruby", "/usr/share/rubygems-integration"],
+  node: [],
+  php: ["/usr/share/php"],
+  shell: [],
+};
+
+/**
+ * The standard host roots of `language` (see HOST_ROOTS), globs expanded through `list` (the names of the
+ * directories in a container directory), in search order, each once.
+ */
+export function hostRoots(language: Language, list: (dir: string) => readonly string[]): string[] {
+  if (language === "node") return [...NODE_GLOBAL];
+  const expand = (pattern: string): string[] => {
+    const parts = pattern.split("/").filter((p) => p !== "");
+    let dirs = ["/"];
+    for (const part of parts) {
+      if (!part.includes("*")) {
+        dirs = dirs.map((d) => join(d, part));
+        continue;
+      }
+      const re = new RegExp(`^${part.split("*").map((s) => s.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join("[^/]*")}$`);
+      dirs = dirs.flatMap((d) => list(d).filter((n) => re.test(n)).sort().map((n) => join(d, n)));
+    }
+    return dirs;
+  };
+  return [...new Set(HOST_ROOTS[language].flatMap(expand))];
+}
 
 const cache = new Map<string, { mtimeMs: number; dirs: Promise<string[] | undefined> }>();
 
