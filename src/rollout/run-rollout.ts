@@ -83,7 +83,11 @@ export async function runRollout(o: RunRolloutOptions): Promise<RolloutProgress>
     if (w.approval === true) await notice({ kind: "approval-needed", text: w.reason, batch: current.batch + 1 });
     await report({ status: w.status, batch: current.batch, waitReason: w.reason });
   };
-  const deps: RestartDeps = { ...o.deps, journal, policy };
+  const fence = async (t: RestartTarget): Promise<void> => {
+    await o.deps.fence?.(t);
+    await gate.beforeStop?.(onWait);
+  };
+  const deps: RestartDeps = { ...o.deps, journal, policy, fence };
 
   for (const [i, batch] of plan.batches.entries()) {
     const todo = batch.filter((name) => !o.finished?.has(name));
