@@ -169,6 +169,8 @@ export class FleetRollout {
       },
       // The restart's pre-copy can outlast the lease: the token is checked again right before the stop.
       beforeStop: (onWait) => this.lease.ensure(onWait, signal),
+      // Taking containers back restarts them too: a slot first, even if given back at a hold.
+      beforeRollback: (onWait) => this.lease.ensure(onWait, signal),
       beforeBatch: async (batch, onWait): Promise<GateDecision> => {
         // The fleet and the operator's gate both say go in one pass: after a wait on the operator (a window,
         // an approval: maybe hours) the fleet is asked again, so a hold or a verdict of meanwhile is seen.

@@ -267,4 +267,28 @@ describe("resume and retry over simulated containers", () => {
     expect(driver.callsOf("b")).toEqual(["precopy"]);
     expect(sim.story().filter((l) => l.includes(" b"))).toEqual(["step.begin b precopy", "step.end b precopy ok=true"]);
   });
+
+  it("an abort that rolls back completed containers asks the gate for its slot first, and waits for it", async () => {
+    sim = simulatedRollout({ containers: { a: {}, b: {} }, batches: [["a"], ["b"]] });
+    const driver = sim.driver;
+    let granted!: () => void;
+    const slot = new Promise<void>((res) => (granted = res));
+    let asked = 0;
+    const gate: RolloutGate = {
+      beforeBatch: async (b) => (b === 2 ? { go: false, abort: { who: "carol", why: "bad news upstream", rollBackCompleted: true } } : { go: true }),
+      beforeContainer: async () => ({ go: true }),
+      // The fleet gave its slot back at a hold: taking `a` back waits for one.
+      beforeRollback: async () => {
+        asked += 1;
+        await slot;
+      },
+    };
+    const run = sim.run({ gate });
+    await new Promise((res) => setTimeout(res, 100));
+    expect(asked).toBe(1);
+    expect(driver.callsOf("a")).toEqual(["stop", "snapshot", "start", "verify"]);
+    granted();
+    expect((await run).status).toBe("aborted");
+    expect(driver.callsOf("a")).toEqual(["stop", "snapshot", "start", "verify", "stop", "restore", "pin", "start"]);
+  });
 });
