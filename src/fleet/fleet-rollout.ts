@@ -156,8 +156,9 @@ export class FleetRollout {
   }
 
   /**
-   * `inner` (the operator's controls, approvals, windows) behind the fleet's word, at every batch boundary,
-   * and a fleet slot held (its fencing token checked) before every batch and every container.
+   * `inner` (the operator's controls, approvals, windows) behind the fleet's word, at every batch boundary
+   * (both in one pass), and a fleet slot held (its fencing token checked) before every batch and every
+   * container, taken once both said go.
    */
   gate(inner: RolloutGate, signal?: AbortSignal): RolloutGate {
     return {
@@ -166,16 +167,32 @@ export class FleetRollout {
         if (d.go) await this.lease.ensure(onWait, signal);
         return d;
       },
+      // The restart's pre-copy can outlast the lease: the token is checked again right before the stop.
+      beforeStop: (onWait) => this.lease.ensure(onWait, signal),
+      // Taking containers back restarts them too: a slot first, even if given back at a hold.
+      beforeRollback: (onWait) => this.lease.ensure(onWait, signal),
       beforeBatch: async (batch, onWait): Promise<GateDecision> => {
-        const cleared = await this.clearance(onWait, signal);
-        if (!cleared.go) return cleared;
-        const d = await inner.beforeBatch(batch, onWait);
-        if (d.go) await this.lease.ensure(onWait, signal);
-        if (d.go && !this.running) {
+        // The fleet and the operator's gate both say go in one pass: after a wait on the operator (a window,
+        // an approval: maybe hours) the fleet is asked again, so a hold or a verdict of meanwhile is seen.
+        for (;;) {
+          const cleared = await this.clearance(onWait, signal);
+          if (!cleared.go) return cleared;
+          let waited = false;
+          const d = await inner.beforeBatch(batch, async (w) => {
+            // Waiting for an operator restarts nothing: the fleet slot is given back meanwhile.
+            if (!waited) await this.lease.release().catch(() => undefined);
+            waited = true;
+            await onWait(w);
+          });
+          if (!d.go) return d;
+          if (!waited) break;
+        }
+        await this.lease.ensure(onWait, signal);
+        if (!this.running) {
           this.running = true;
           await this.tell("running", () => Promise.all(this.versions.map((v) => this.store.setHost(v, this.host, { state: "running", rollout: this.rolloutId }))));
         }
-        return d;
+        return { go: true };
       },
     };
   }

@@ -3,6 +3,7 @@ import type { ContainerDriver } from "../containers/driver.js";
 import type { RolloutJournal } from "../journal/journal.js";
 import type { Logger } from "../log/logger.js";
 import type { ContainerOutcome } from "./container-outcome.js";
+import { RolloutReleased } from "./gates.js";
 import { awaitHealth, type HealthVerdict } from "./health-gate.js";
 import { healthPolicyFor } from "./policy.js";
 
@@ -26,6 +27,12 @@ export interface RestartDeps {
    * is stopped, copies only what changed since: the copy is no longer downtime. Optional; idempotent.
    */
   precopy?(target: RestartTarget): Promise<Record<string, unknown>>;
+  /**
+   * Called right before the container is stopped (after the pre-copy): fleet mode checks its slot's
+   * fencing token there and waits for a slot if it was lost. May throw RolloutReleased, which is passed on
+   * with the container still running (untouched but for the pre-copy, which is idempotent).
+   */
+  fence?(target: RestartTarget): Promise<void>;
   /** Copies the delta aside (exactly as it is: the container is stopped); idempotent per (container, rollout). Returns the snapshot id. */
   snapshot(target: RestartTarget): Promise<string>;
   /** Puts the delta back exactly as the snapshot holds it. The container is stopped. */
@@ -74,9 +81,12 @@ export async function restartContainer(target: RestartTarget, deps: RestartDeps)
   try {
     const { precopy } = deps;
     if (precopy !== undefined) await step("precopy", { delta: target.deltaDir }, () => precopy(target), (r) => r);
+    await deps.fence?.(target);
     await step("stop", { timeoutSec: deps.stopTimeoutSec }, () => driver.stop(target.name, deps.stopTimeoutSec));
     snapshotId = await step("snapshot", { delta: target.deltaDir }, () => deps.snapshot(target), (id) => ({ snapshot: id }));
   } catch (err) {
+    // Released at the fence: nothing was stopped; the next worker takes the container up again.
+    if (err instanceof RolloutReleased) throw err;
     const started = await step("start", { after: "pre-copy, stop or snapshot failed" }, () => ensureRunning(driver, target.name)).then(
       () => "started again with its delta unchanged",
       (e: unknown) => `and it could not be started again: ${(e as Error).message}`,

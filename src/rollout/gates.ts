@@ -17,6 +17,16 @@ export interface Wait {
 export interface RolloutGate {
   beforeBatch(batch: number, onWait: (w: Wait) => Promise<void>): Promise<GateDecision>;
   beforeContainer(onWait: (w: Wait) => Promise<void>): Promise<GateDecision>;
+  /**
+   * Right before a container is stopped, after its pre-copy (which may take minutes): the fleet checks its
+   * slot there. It may wait (the container keeps running) or throw RolloutReleased; it stops nothing.
+   */
+  beforeStop?(onWait: (w: Wait) => Promise<void>): Promise<void>;
+  /**
+   * Before an aborted rollout takes its patched containers back (stop, restore, start): the fleet holds a
+   * slot there, waiting for one as a batch would.
+   */
+  beforeRollback?(onWait: (w: Wait) => Promise<void>): Promise<void>;
 }
 
 /** A gate that never stops anything (tests of the runner alone, simulations). */

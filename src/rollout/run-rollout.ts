@@ -83,13 +83,17 @@ export async function runRollout(o: RunRolloutOptions): Promise<RolloutProgress>
     if (w.approval === true) await notice({ kind: "approval-needed", text: w.reason, batch: current.batch + 1 });
     await report({ status: w.status, batch: current.batch, waitReason: w.reason });
   };
-  const deps: RestartDeps = { ...o.deps, journal, policy };
+  const fence = async (t: RestartTarget): Promise<void> => {
+    await o.deps.fence?.(t);
+    await gate.beforeStop?.(onWait);
+  };
+  const deps: RestartDeps = { ...o.deps, journal, policy, fence };
 
   for (const [i, batch] of plan.batches.entries()) {
     const todo = batch.filter((name) => !o.finished?.has(name));
     if (todo.length === 0) continue;
     const go = await gate.beforeBatch(i + 1, onWait);
-    if (!go.go) return abort(go, o, deps, outcomes, report, i + 1);
+    if (!go.go) return abort(go, o, gate, onWait, deps, outcomes, report, i + 1);
     journal.append("batch.started", { batch: i + 1, of: plan.batches.length, containers: batch });
     await report({ status: "running", batch: i + 1 });
     let aborted: GateDecision | undefined;
@@ -116,7 +120,7 @@ export async function runRollout(o: RunRolloutOptions): Promise<RolloutProgress>
       counters.soon();
     });
     await counters.settle();
-    if (aborted !== undefined && !aborted.go) return abort(aborted, o, deps, outcomes, report, i + 1);
+    if (aborted !== undefined && !aborted.go) return abort(aborted, o, gate, onWait, deps, outcomes, report, i + 1);
     const failed = outcomes.filter(isFailure);
     journal.append("batch.finished", { batch: i + 1, failures: failed.length });
     if (failed.length - (o.forgivenFailures ?? 0) > budget) {
@@ -135,10 +139,15 @@ export async function runRollout(o: RunRolloutOptions): Promise<RolloutProgress>
   return report({ status: "completed", batch: plan.batches.length });
 }
 
-/** Stops after the current step; with `rollBackCompleted`, also takes the patched containers back. */
+/**
+ * Stops after the current step; with `rollBackCompleted`, also takes the patched containers back, once the
+ * gate's `beforeRollback` (the fleet's slot) let it.
+ */
 async function abort(
   decision: Extract<GateDecision, { go: false }>,
   o: RunRolloutOptions,
+  gate: RolloutGate,
+  onWait: (w: Wait) => Promise<void>,
   deps: RestartDeps,
   outcomes: ContainerOutcome[],
   report: (next: { status: RolloutStatus; batch: number }, extra?: Partial<RolloutProgress>) => Promise<RolloutProgress>,
@@ -146,6 +155,8 @@ async function abort(
 ): Promise<RolloutProgress> {
   const { who, why, rollBackCompleted } = decision.abort;
   const reverted: string[] = [];
+  // Taking containers back restarts them: the gate (the fleet's slot) is asked first, as before a batch.
+  if (rollBackCompleted && outcomes.some((out) => out.outcome === "patched" && out.snapshot !== undefined && o.targets.has(out.container))) await gate.beforeRollback?.(onWait);
   if (rollBackCompleted) {
     for (const [k, out] of outcomes.entries()) {
       const target = o.targets.get(out.container);

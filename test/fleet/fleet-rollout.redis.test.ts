@@ -176,6 +176,38 @@ describe("a rollout's fleet gate (real Redis)", () => {
     }
   });
 
+  it("a hold that comes while the rollout waits for its operator gate is seen before the batch goes", async () => {
+    const v = { pkg: "libwindow", version: "1" };
+    const store = new VersionStore(redis, env.config);
+    await store.join(v, "window-host", "r-window", async () => [["window-host"]]);
+    const config = { ...env.config, hostId: "window-host" };
+    const r = new FleetRollouts(redis, config, silentLogger()).rollout("r-window", [v], new RolloutJournal(config.journalDir, "window-host", "r-window"));
+    let open!: () => void;
+    const opened = new Promise<void>((res) => (open = res));
+    let asked = 0;
+    // An operator gate that waits (a maintenance window) the first time, and says go at once after.
+    const windowGate = { ...OPEN_GATE, beforeBatch: async (_batch: number, onWait: (w: Wait) => Promise<void>) => {
+      asked += 1;
+      if (asked === 1) {
+        await onWait({ status: "waiting", reason: "outside the maintenance windows" });
+        await opened;
+      }
+      return { go: true as const };
+    } };
+    const waits: string[] = [];
+    let settled = false;
+    const batch = r.gate(windowGate).beforeBatch(1, async (w) => void waits.push(w.reason)).finally(() => (settled = true));
+    await new Promise((res) => setTimeout(res, 150));
+    await store.hold(v, { who: "alice", why: "bad build" });
+    open();
+    await new Promise((res) => setTimeout(res, 300));
+    expect(settled).toBe(false);
+    expect(waits).toEqual(["outside the maintenance windows", 'libwindow 1 is held fleet-wide by alice: bad build (patchroll fleet release libwindow=1 --why "...")']);
+    await store.release(v, { who: "bob", why: "fixed" });
+    expect(await batch).toEqual({ go: true });
+    expect(asked).toBe(2);
+  });
+
   it("an operator's abort ends a rollout the fleet holds", async () => {
     const v = { pkg: "libheld", version: "4" };
     const store = new VersionStore(redis, env.config);

@@ -2,12 +2,13 @@ import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FleetLease, leaseLimit } from "../../src/fleet/fleet-lease.js";
+import { FleetRollouts } from "../../src/fleet/fleet-rollout.js";
 import { LeaseStore } from "../../src/fleet/lease-store.js";
 import { FleetRegistry } from "../../src/fleet/registry.js";
 import { RolloutJournal } from "../../src/journal/journal.js";
 import { silentLogger } from "../../src/log/logger.js";
 import { connectRedis } from "../../src/queue/connection.js";
-import type { Wait } from "../../src/rollout/gates.js";
+import { OPEN_GATE, type Wait } from "../../src/rollout/gates.js";
 import { testEnv, type TestEnv, testRedisUrl } from "../helpers/redis.js";
 
 describe("fleet slots", () => {
@@ -79,6 +80,35 @@ describe("fleet lease (real Redis)", () => {
     expect(states.map((d) => d["state"])).toEqual(["acquired", "lost", "acquired"]);
     expect(Number(states[2]!["token"])).toBeGreaterThan(Number(states[0]!["token"]));
     await lease.release();
+    expect(await store.holders()).toEqual([]);
+  });
+  it("a lease lost during a pre-copy is seen right before the stop: the stop waits for a new slot; a rollback waits for one too", async () => {
+    const journal = new RolloutJournal(env.config.journalDir, env.config.hostId, "r-fence");
+    const gate = new FleetRollouts(redis, env.config, silentLogger()).rollout("r-fence", [], journal).gate(OPEN_GATE);
+    const onWait = async () => {};
+    await gate.beforeStop!(onWait);
+    // The pre-copy of the next container outlasts the lease: another host holds the only slot now.
+    await store.release(env.config.hostId);
+    const other = await store.acquire("host-other", 1, 60_000, "r-other");
+    let stopped = false;
+    const stop = gate.beforeStop!(onWait).then(() => (stopped = true));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(stopped).toBe(false);
+    await store.release("host-other", other.ok ? other.token : 0);
+    await stop;
+    const states = () => journal.entries().filter((e) => e.type === "fleet.lease").map((e) => e.data["state"]);
+    expect(states()).toEqual(["acquired", "lost", "acquired"]);
+    // Given back at a hold, then an abort that rolls back: the slot is held again before any container is touched.
+    await store.release(env.config.hostId);
+    const taken = await store.acquire("host-other", 1, 60_000, "r-other");
+    let reverting = false;
+    const rollback = gate.beforeRollback!(onWait).then(() => (reverting = true));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(reverting).toBe(false);
+    await store.release("host-other", taken.ok ? taken.token : 0);
+    await rollback;
+    expect(states()).toEqual(["acquired", "lost", "acquired", "lost", "acquired"]);
+    await store.release(env.config.hostId);
     expect(await store.holders()).toEqual([]);
   });
 });

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { Config } from "../../src/config/schema.js";
 import type { ContainerOutcomeKind } from "../../src/rollout/container-outcome.js";
-import type { GateDecision, RolloutGate } from "../../src/rollout/gates.js";
+import { type GateDecision, type RolloutGate, RolloutReleased } from "../../src/rollout/gates.js";
 import type { RolloutNotice } from "../../src/rollout/notice.js";
 import { journalState } from "../../src/rollout/resume.js";
 import type { SimulatedBehaviour } from "../helpers/simulated-containers.js";
@@ -246,5 +246,49 @@ describe("resume and retry over simulated containers", () => {
     expect(sim.driver.callsOf("a")).toEqual(["stop", "snapshot", "start", "verify"]);
     expect(sim.driver.callsOf("b")).toEqual(["stop", "snapshot", "start", "verify"]);
     expect(result.outcomes.map((o) => o.container).sort()).toEqual(["a", "b", "c"]);
+  });
+  it("the gate's fence comes after the pre-copy and before the stop; released there, the container was never stopped", async () => {
+    sim = simulatedRollout({ containers: { a: {}, b: {} }, batches: [["a"], ["b"]] });
+    const driver = sim.driver;
+    const fenced: string[] = [];
+    const precopy = async (t: { name: string }) => (driver.calls.push(`precopy ${t.name}`), {});
+    const gate: RolloutGate = {
+      beforeBatch: async () => ({ go: true }),
+      beforeContainer: async () => ({ go: true }),
+      beforeStop: async () => {
+        fenced.push(driver.calls.at(-1) ?? "");
+        // The fleet slot of this rollout was lost during b's pre-copy, and the worker is stopping.
+        if (driver.calls.at(-1) === "precopy b") throw new RolloutReleased("released: the daemon is stopping");
+      },
+    };
+    await expect(sim.run({ gate }, { precopy })).rejects.toBeInstanceOf(RolloutReleased);
+    expect(fenced).toEqual(["precopy a", "precopy b"]);
+    expect(driver.callsOf("a")).toEqual(["precopy", "stop", "snapshot", "start", "verify"]);
+    expect(driver.callsOf("b")).toEqual(["precopy"]);
+    expect(sim.story().filter((l) => l.includes(" b"))).toEqual(["step.begin b precopy", "step.end b precopy ok=true"]);
+  });
+
+  it("an abort that rolls back completed containers asks the gate for its slot first, and waits for it", async () => {
+    sim = simulatedRollout({ containers: { a: {}, b: {} }, batches: [["a"], ["b"]] });
+    const driver = sim.driver;
+    let granted!: () => void;
+    const slot = new Promise<void>((res) => (granted = res));
+    let asked = 0;
+    const gate: RolloutGate = {
+      beforeBatch: async (b) => (b === 2 ? { go: false, abort: { who: "carol", why: "bad news upstream", rollBackCompleted: true } } : { go: true }),
+      beforeContainer: async () => ({ go: true }),
+      // The fleet gave its slot back at a hold: taking `a` back waits for one.
+      beforeRollback: async () => {
+        asked += 1;
+        await slot;
+      },
+    };
+    const run = sim.run({ gate });
+    await new Promise((res) => setTimeout(res, 100));
+    expect(asked).toBe(1);
+    expect(driver.callsOf("a")).toEqual(["stop", "snapshot", "start", "verify"]);
+    granted();
+    expect((await run).status).toBe("aborted");
+    expect(driver.callsOf("a")).toEqual(["stop", "snapshot", "start", "verify", "stop", "restore", "pin", "start"]);
   });
 });
