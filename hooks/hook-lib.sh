@@ -5,7 +5,7 @@
 # under the plain names), at about twice the cost. Change both together; test/intake/hooks.test.ts runs
 # against both.
 #
-# Rules every hook keeps (DESIGN.md invariant 1): ALWAYS exit 0, bounded in time, never talk to Redis or the
+# Rules every hook keeps (patchroll must never make apt fail): ALWAYS exit 0, bounded in time, never talk to Redis or the
 # daemon, write one durable spool record and nothing else that matters. On any failure print ONE line
 # starting "patchroll:" to stderr and exit 0: the daemon's dpkg.log reconciliation catches up later.
 #
