@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync, readlinkSync, statSync } from "node:fs";
+import { readProcStat } from "../proc/proc-stat.js";
 import { devString, isPseudoPath, type MappedFile, parseMaps } from "./maps.js";
 
 /** A regular file a process holds open, from `/proc/PID/fd`. */
@@ -39,21 +40,15 @@ function bootTimeMs(): number {
   return bootMs;
 }
 
-/** Start time of a process from its `/proc/PID/stat` text (field 22, clock ticks after boot), ms since the epoch. */
-export function startTimeOf(statText: string): number {
-  // The command name (field 2) may hold spaces and parentheses: count fields after its last ')'.
-  const rest = statText.slice(statText.lastIndexOf(")") + 2).split(" ");
-  const ticks = Number(rest[19]);
+/** A start time in clock ticks after boot (field 22 of `/proc/PID/stat`), in ms since the epoch. */
+function ticksToMs(ticks: number): number {
   return bootTimeMs() + (ticks * 1000) / TICKS_PER_SEC;
 }
 
 /** Start time of `pid` in ms since the epoch; undefined when it is gone. */
 export function processStartMs(pid: number): number | undefined {
-  try {
-    return startTimeOf(readFileSync(`/proc/${pid}/stat`, "utf8"));
-  } catch {
-    return undefined;
-  }
+  const stat = readProcStat(pid);
+  return stat === null ? undefined : ticksToMs(stat.startTicks);
 }
 
 /** Regular files `pid` holds open; sockets, pipes, devices and pseudo files are left out. */
@@ -85,10 +80,12 @@ export function readOpenFiles(pid: number): OpenFile[] {
 /** Reads one process (its open files unless `openFiles` is false); undefined when it exited meanwhile. */
 export function readProcess(pid: number, openFiles = true): ProcessView | undefined {
   try {
-    const comm = readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+    const stat = readProcStat(pid);
+    if (stat === null) return undefined;
+    const comm = stat.comm;
     const rootDev = devString(statSync(`/proc/${pid}/root`).dev);
     const maps = parseMaps(readFileSync(`/proc/${pid}/maps`, "utf8"));
-    const startedMs = startTimeOf(readFileSync(`/proc/${pid}/stat`, "utf8"));
+    const startedMs = ticksToMs(stat.startTicks);
     let exe: string | undefined;
     try {
       exe = readlinkSync(`/proc/${pid}/exe`).replace(/ \(deleted\)$/, "");

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import { linkSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
+import { readProcStat } from "../proc/proc-stat.js";
 
 /** How deep takeovers of takeovers go (each level needs a taker killed mid-takeover) before giving up. */
 const MAX_TAKEOVER_DEPTH = 4;
@@ -33,15 +34,9 @@ export function processAlive(pid: number, started: string): boolean {
   return now !== undefined && (started === "?" || now === started);
 }
 
-/**
- * The start time of a process (field 22 of `/proc/PID/stat`, clock ticks since boot), undefined when it
- * does not exist. The name in field 2 may hold spaces and parentheses, so fields are counted after its
- * last ")" (proc(5)).
- */
+/** The start time of a process (field 22 of `/proc/PID/stat`, clock ticks since boot), undefined when it does not exist. */
 export function startTimeOf(pid: number): string | undefined {
-  const stat = readText(`/proc/${pid}/stat`);
-  if (stat === undefined) return undefined;
-  return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+  return readProcStat(pid)?.startTicks.toString();
 }
 
 export function readText(path: string): string | undefined {
