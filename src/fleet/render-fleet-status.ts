@@ -1,3 +1,4 @@
+import { attentionLines } from "../status/render-status.js";
 import type { FleetStatus } from "./fleet-status.js";
 
 const label = (name: string) => name.padEnd(10);
@@ -16,8 +17,5 @@ export function renderFleetStatus(s: FleetStatus): string {
   }
   lines.push(`${label("slots")}${s.slots.length === 0 ? "none held" : s.slots.map((x) => `${x.host} (rollout ${x.rollout}, token ${x.token}, lease to ${x.expiresAt})`).join(", ")}`);
   lines.push(`${label("exposure")}${s.exposure === null ? "none reported" : `${s.exposure.host}/${s.exposure.container} runs outdated code since ${s.exposure.since}${s.exposure.package !== undefined ? ` (${s.exposure.package})` : ""}`}`);
-  if (s.attention.length === 0) return [...lines, "", "nothing in the fleet needs a human"].join("\n");
-  lines.push("", `NEEDS A HUMAN (${s.attention.length})`);
-  for (const a of s.attention) lines.push(`${a.severity === "critical" ? "!!" : " !"} ${a.what}`, `     next:    ${a.next}`, `     runbook: ${a.runbookFile}`);
-  return lines.join("\n");
+  return [...lines, ...attentionLines(s.attention, "nothing in the fleet needs a human")].join("\n");
 }

@@ -1,7 +1,7 @@
 import { VERDICTS } from "../detect/verdict.js";
 import { COUNTED_STATES } from "./queue-counts.js";
 import { formatBytes, formatDuration, rolloutProgress } from "./format.js";
-import type { StatusReport } from "./status-report.js";
+import type { Attention, StatusReport } from "./status-report.js";
 
 const label = (name: string) => name.padEnd(11);
 
@@ -75,10 +75,13 @@ export function renderStatus(r: StatusReport): string {
     `${label("spool")}${r.spool.error !== undefined ? `unreadable: ${r.spool.error}` : `${r.spool.records} record(s) waiting${r.spool.oldestAgeSec !== undefined ? `, oldest ${formatDuration(r.spool.oldestAgeSec)}` : ""}${r.spool.corrupt > 0 ? `, ${r.spool.corrupt} corrupt` : ""}`}`,
     `${label("exposure")}${r.exposure === null ? "none: no container runs an outdated file" : `${r.exposure.container} runs an old ${r.exposure.path}${r.exposure.package ? ` (${r.exposure.package})` : ""} for ${formatDuration(r.exposure.ageSec)}, since ${r.exposure.since}`}`,
   ];
-  if (r.attention.length === 0) return [...lines, "", "nothing needs a human"].join("\n");
-  lines.push("", `NEEDS A HUMAN (${r.attention.length})`);
-  for (const a of r.attention) {
-    lines.push(`${a.severity === "critical" ? "!!" : " !"} ${a.what}`, `     next:    ${a.next}`, `     runbook: ${a.runbookFile}`);
-  }
-  return lines.join("\n");
+  return [...lines, ...attentionLines(r.attention, "nothing needs a human")].join("\n");
+}
+
+/** What needs a human, each with its next command and runbook; `none` when nothing does. */
+export function attentionLines(attention: readonly Attention[], none: string): string[] {
+  if (attention.length === 0) return ["", none];
+  const out = ["", `NEEDS A HUMAN (${attention.length})`];
+  for (const a of attention) out.push(`${a.severity === "critical" ? "!!" : " !"} ${a.what}`, `     next:    ${a.next}`, `     runbook: ${a.runbookFile}`);
+  return out;
 }
