@@ -23,8 +23,10 @@
  * --link-dest: a complete earlier copy of SRC (a previous snapshot, never written again) with its
  * manifest. A regular file unchanged since that copy is hard-linked from it instead of copied.
  *
+ * Walk: --jobs threads (default 4) read SRC's dirs and stat their entries at once (a catch-up of a delta of
+ * 20 000 files is mostly this walk); each dir stays open, and its entries are later opened relative to it.
  * Data: FICLONE (a reflink: btrfs, XFS) where the filesystem can, else copy_file_range(2) over the data
- * extents only (SEEK_DATA/SEEK_HOLE), by --jobs threads (default 4). --sync: fs is one syncfs(2) at the
+ * extents only (SEEK_DATA/SEEK_HOLE, for a file with fewer blocks than bytes), by --jobs threads. --sync: fs is one syncfs(2) at the
  * end, files an fsync(2) per entry written (and its dir), auto picks files for up to 256 entries (a
  * catch-up: syncfs would also wait for every other writer of the filesystem), none leaves it to the
  * caller. --tolerant: SRC may change under the copy (a running container): entries that vanish or change
@@ -48,12 +50,14 @@
 #include <linux/fs.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/sysmacros.h>
@@ -83,6 +87,7 @@ struct ent {
 	int parent;
 	int unclean;
 	int needs_sync;     /* written by this pass: fsync'd at the end (--sync files) */
+	int fd;             /* a dir of SRC, kept open by the walk (or -1): its entries are opened relative to it */
 };
 
 struct table { /* open addressing: path -> index */
@@ -108,11 +113,11 @@ static size_t nm, nl;
 static struct table mtab, ltab, stab;
 
 static pthread_mutex_t err_lock = PTHREAD_MUTEX_INITIALIZER;
-static int failed;
+static _Atomic int failed; /* set by any thread (fail), read by all */
 static size_t next_job;
 static int *file_jobs;
 static size_t nfile_jobs;
-static volatile int clone_ok = 1;
+static _Atomic int clone_ok = 1; /* cleared by the first copying thread that finds no reflinks */
 static unsigned long long n_copied, n_cloned, n_linked, n_kept, n_removed, n_bytes;
 
 static void fail(const char *fmt, ...)
@@ -284,6 +289,14 @@ bad:
 	return 0;
 }
 
+static void *read_manifests(void *arg)
+{
+	(void)arg;
+	if (manifest_path) read_manifest(manifest_path, &mrecs, &mpaths, &nm, &mtab);
+	if (link_root) read_manifest(link_manifest_path, &lrecs, &lpaths, &nl, &ltab);
+	return NULL;
+}
+
 static void rec_of(struct rec *r, const struct ent *e)
 {
 	memset(r, 0, sizeof *r);
@@ -369,7 +382,8 @@ static int publish_manifest(void)
 
 /* ---- walking SRC */
 
-static void add_ent(const char *rel, const struct stat *st, int parent)
+/* Caller holds walk_lock (or runs alone). */
+static void add_ent(char *rel, const struct stat *st, int parent)
 {
 	if (nents == capents) {
 		capents = capents ? capents * 2 : 1024;
@@ -378,48 +392,169 @@ static void add_ent(const char *rel, const struct stat *st, int parent)
 	}
 	struct ent *e = &ents[nents++];
 	memset(e, 0, sizeof *e);
-	e->rel = strdup(rel);
+	e->rel = rel;
 	e->st = *st;
 	e->parent = parent;
+	e->fd = -1;
 }
 
-static void walk(int idx)
+/* The walk: --jobs threads read dirs from a queue, stat their entries (outside the lock), then append
+ * them to ents and queue the subdirs (inside it). A dir is queued only once it is in ents, so every entry
+ * comes after its parent, which is all that the later passes need of the order. Each dir read stays
+ * open (up to fd_budget of them): its entries are later opened relative to it, one name, never through a
+ * symlink and without looking up the whole path again. */
+static pthread_mutex_t walk_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t walk_cond = PTHREAD_COND_INITIALIZER;
+static int *walk_queue;
+static size_t walk_head, walk_tail, walk_cap, walk_busy;
+static long fd_budget;
+
+struct found {
+	char *rel;
+	struct stat st;
+};
+
+static void queue_dir(int idx)
+{
+	if (walk_tail == walk_cap) {
+		walk_cap = walk_cap ? walk_cap * 2 : 256;
+		walk_queue = realloc(walk_queue, walk_cap * sizeof *walk_queue);
+		if (!walk_queue) exit(1);
+	}
+	walk_queue[walk_tail++] = idx;
+}
+
+/* The last name of a relative path. */
+static const char *base_of(const char *rel)
+{
+	const char *slash = strrchr(rel, '/');
+	return slash ? slash + 1 : rel;
+}
+
+/* Opens SRC's dir or file `rel` (entry `idx`'s child when parent_fd >= 0) with `flags`, never through a symlink. */
+static int open_in(int parent_fd, const char *rel, int flags)
+{
+	if (parent_fd >= 0) return openat(parent_fd, base_of(rel), flags | O_NOFOLLOW | O_CLOEXEC);
+	return open_beneath(rel, flags);
+}
+
+/* Reads dir `rel` (whose parent's kept fd is parent_fd, or -1) into *out; returns its fd, or -1 (*gone set
+ * when a tolerant pass lost it to a change under the copy). */
+static int read_dir(const char *rel, int parent_fd, struct found **out, size_t *n, int *gone)
 {
 	char path[PATH_MAX];
-	path_of(path, src_root, ents[idx].rel);
-	if (ents[idx].st.st_dev != src_dev) return; /* a mount point: the dir, not what is mounted on it */
-	/* Opened a name at a time beneath SRC: a dir swapped for a symlink since it was seen is not followed. */
-	int fd = open_beneath(ents[idx].rel, O_RDONLY | O_DIRECTORY);
-	DIR *d = fd < 0 ? NULL : fdopendir(fd);
-	if (!d) {
-		int err = errno;
-		if (fd >= 0) close(fd);
-		errno = err;
-		if (tolerant && (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)) { ents[idx].unclean = 1; return; }
+	int fd = *rel ? open_in(parent_fd, rel, O_RDONLY | O_DIRECTORY) : openat(src_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		if (tolerant && (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)) { *gone = 1; return -1; }
+		path_of(path, src_root, rel);
 		fail("cannot read dir %s: %s", path, strerror(errno));
-		return;
+		return -1;
 	}
-	struct dirent *de;
-	size_t start = nents;
-	char *parent_rel = strdup(ents[idx].rel);
-	while ((de = readdir(d))) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) continue;
-		char rel[PATH_MAX];
-		if (snprintf(rel, sizeof rel, "%s%s%s", parent_rel, *parent_rel ? "/" : "", de->d_name) >= (int)sizeof rel) { fail("path too long: %s", rel); break; }
-		struct stat st;
-		/* Relative to the open dir: no lookup of the whole path per entry. */
-		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
-			if (tolerant && errno == ENOENT) { ents[idx].unclean = 1; continue; }
-			fail("cannot stat %s/%s: %s", path, de->d_name, strerror(errno));
+	size_t cap = 0, rlen = strlen(rel);
+	static __thread char buf[1 << 16];
+	for (;;) {
+		ssize_t got = getdents64(fd, buf, sizeof buf);
+		if (got == 0) break;
+		if (got < 0) {
+			if (errno == EINTR) continue;
+			path_of(path, src_root, rel);
+			fail("cannot read dir %s: %s", path, strerror(errno));
 			break;
 		}
-		add_ent(rel, &st, idx);
+		for (ssize_t off = 0; off < got;) {
+			struct dirent64 *de = (struct dirent64 *)(buf + off);
+			off += de->d_reclen;
+			const char *name = de->d_name;
+			if (name[0] == '.' && (name[1] == 0 || (name[1] == '.' && name[2] == 0))) continue;
+			size_t nlen = strlen(name);
+			if (rlen + 1 + nlen >= PATH_MAX) {
+				path_of(path, src_root, rel);
+				fail("path too long: %s/%s", path, name);
+				return fd;
+			}
+			if (*n == cap) {
+				cap = cap ? cap * 2 : 64;
+				*out = realloc(*out, cap * sizeof **out);
+				if (!*out) exit(1);
+			}
+			struct found *f = &(*out)[*n];
+			/* Relative to the open dir: no lookup of the whole path per entry. */
+			if (fstatat(fd, name, &f->st, AT_SYMLINK_NOFOLLOW) != 0) {
+				if (tolerant && errno == ENOENT) { *gone = 1; continue; }
+				path_of(path, src_root, rel);
+				fail("cannot stat %s/%s: %s", path, name, strerror(errno));
+				return fd;
+			}
+			f->rel = xmalloc(rlen + 1 + nlen + 1);
+			char *w = f->rel;
+			if (rlen) { memcpy(w, rel, rlen); w[rlen] = '/'; w += rlen + 1; }
+			memcpy(w, name, nlen + 1);
+			(*n)++;
+		}
 	}
-	closedir(d);
-	free(parent_rel);
-	size_t end = nents;
-	for (size_t i = start; i < end && !failed; i++)
-		if (S_ISDIR(ents[i].st.st_mode)) walk((int)i);
+	return fd;
+}
+
+static void *walk_worker(void *arg)
+{
+	(void)arg;
+	struct found *found = NULL;
+	for (;;) {
+		pthread_mutex_lock(&walk_lock);
+		while (walk_head == walk_tail && walk_busy > 0 && !failed) pthread_cond_wait(&walk_cond, &walk_lock);
+		if (walk_head == walk_tail || failed) {
+			pthread_cond_broadcast(&walk_cond);
+			pthread_mutex_unlock(&walk_lock);
+			free(found);
+			return NULL;
+		}
+		int idx = walk_queue[walk_head++];
+		walk_busy++;
+		const char *rel = ents[idx].rel;
+		int parent_fd = ents[idx].parent >= 0 ? ents[ents[idx].parent].fd : -1;
+		pthread_mutex_unlock(&walk_lock);
+
+		size_t n = 0;
+		int gone = 0;
+		int fd = read_dir(rel, parent_fd, &found, &n, &gone);
+
+		pthread_mutex_lock(&walk_lock);
+		for (size_t i = 0; i < n; i++) {
+			add_ent(found[i].rel, &found[i].st, idx);
+			/* A mount point: the dir is copied, not what is mounted on it (cp -x). */
+			if (S_ISDIR(found[i].st.st_mode) && found[i].st.st_dev == src_dev) queue_dir((int)nents - 1);
+		}
+		if (gone) ents[idx].unclean = 1;
+		if (fd >= 0 && fd_budget > 0) {
+			ents[idx].fd = fd;
+			fd_budget--;
+			fd = -1;
+		}
+		walk_busy--;
+		pthread_cond_broadcast(&walk_cond);
+		pthread_mutex_unlock(&walk_lock);
+		if (fd >= 0) close(fd);
+	}
+}
+
+static void walk(void)
+{
+	/* Keep dirs open for the copy, leaving room for the copying threads' own descriptors. */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+		if (rl.rlim_cur < rl.rlim_max) {
+			rl.rlim_cur = rl.rlim_max;
+			setrlimit(RLIMIT_NOFILE, &rl);
+			getrlimit(RLIMIT_NOFILE, &rl);
+		}
+		fd_budget = (long)(rl.rlim_cur > 1 << 20 ? 1 << 20 : rl.rlim_cur) - 64 - 4L * (jobs < 1 ? 1 : jobs);
+	}
+	queue_dir(0);
+	int n = jobs < 1 ? 1 : jobs;
+	pthread_t *t = xmalloc((size_t)n * sizeof *t);
+	for (int i = 0; i < n; i++) pthread_create(&t[i], NULL, walk_worker, NULL);
+	for (int i = 0; i < n; i++) pthread_join(t[i], NULL);
+	free(t);
 }
 
 /* ---- deciding */
@@ -545,7 +680,8 @@ static int set_attrs(const char *src, const char *dst, const struct stat *st, in
 	return copy_xattrs(src, dst, remove_extra);
 }
 
-static int copy_range(int sfd, int dfd, off_t from, off_t to)
+/* Copies [from, to) of sfd to the same offsets of dfd; *end: where the copy ended (before `to` if sfd shrank). */
+static int copy_range(int sfd, int dfd, off_t from, off_t to, off_t *end)
 {
 	static __thread char buf[1 << 17];
 	off_t in = from, out = from;
@@ -574,28 +710,35 @@ static int copy_range(int sfd, int dfd, off_t from, off_t to)
 		}
 		if (n == 0) break; /* the file shrank under us */
 	}
+	*end = out;
 	return 0;
 }
 
 /* The data of `sfd` into the empty `dfd`: a reflink where possible, else its data extents only. */
-static int copy_data(int sfd, int dfd, off_t size, int *cloned)
+static int copy_data(int sfd, int dfd, off_t size, off_t blocks, int *cloned)
 {
 	if (clone_ok && size > 0) {
 		if (ioctl(dfd, FICLONE, sfd) == 0) { *cloned = 1; return 0; }
 		if (errno != EOPNOTSUPP && errno != EXDEV && errno != EINVAL && errno != ENOTTY && errno != ENOSYS) return -1;
 		clone_ok = 0;
 	}
+	/* Not sparse (as many blocks as bytes): one range, no hole search; cp -a judges the same way. */
+	if (blocks * 512 >= size) {
+		off_t end = 0;
+		if (copy_range(sfd, dfd, 0, size, &end) != 0) return -1;
+		return end == size ? 0 : ftruncate(dfd, size);
+	}
 	off_t pos = 0;
 	while (pos < size) {
 		off_t data = lseek(sfd, pos, SEEK_DATA);
 		if (data < 0) {
 			if (errno == ENXIO) break;
-			return copy_range(sfd, dfd, pos, size);
+			return copy_range(sfd, dfd, pos, size, &(off_t){0}) == 0 ? ftruncate(dfd, size) : -1;
 		}
 		off_t hole = lseek(sfd, data, SEEK_HOLE);
 		if (hole < 0) hole = size;
 		if (hole > size) hole = size;
-		if (copy_range(sfd, dfd, data, hole) != 0) return -1;
+		if (copy_range(sfd, dfd, data, hole, &(off_t){0}) != 0) return -1;
 		pos = hole;
 	}
 	return ftruncate(dfd, size);
@@ -606,8 +749,9 @@ static void copy_file(struct ent *e)
 	char src[PATH_MAX], dst[PATH_MAX];
 	path_of(src, src_root, e->rel);
 	path_of(dst, dst_root, e->rel);
-	int sfd = open_beneath(e->rel, O_RDONLY | O_NOATIME);
-	if (sfd < 0 && errno == EPERM) sfd = open_beneath(e->rel, O_RDONLY);
+	int pfd = ents[e->parent].fd;
+	int sfd = open_in(pfd, e->rel, O_RDONLY | O_NOATIME);
+	if (sfd < 0 && errno == EPERM) sfd = open_in(pfd, e->rel, O_RDONLY);
 	if (sfd < 0) {
 		if (tolerant && (errno == ENOENT || errno == ENOTDIR || errno == ELOOP || errno == ENXIO)) { e->action = SKIP; return; }
 		fail("cannot open %s: %s", src, strerror(errno));
@@ -615,15 +759,20 @@ static void copy_file(struct ent *e)
 	}
 	struct stat now;
 	int cloned = 0, dfd = -1;
-	if (fstat(sfd, &now) != 0 || !S_ISREG(now.st_mode)) {
+	/* Another inode than the walk saw (its dir was renamed since, say): the copy is done again next pass. */
+	if (fstat(sfd, &now) != 0 || !S_ISREG(now.st_mode) || now.st_ino != e->st.st_ino) {
 		if (tolerant) { e->action = SKIP; goto out; }
-		fail("%s changed type while being copied", src);
+		fail("%s changed while being copied: stop what writes to it first", src);
 		goto out;
 	}
 	dfd = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (dfd < 0) { fail("cannot create %s: %s", dst, strerror(errno)); goto out; }
-	if (copy_data(sfd, dfd, now.st_size, &cloned) != 0) { fail("cannot copy %s to %s: %s", src, dst, strerror(errno)); goto out; }
-	if (fchown(dfd, now.st_uid, now.st_gid) != 0 || fchmod(dfd, now.st_mode & 07777) != 0 || copy_xattrs_fd(sfd, dfd) != 0) {
+	if (copy_data(sfd, dfd, now.st_size, now.st_blocks, &cloned) != 0) { fail("cannot copy %s to %s: %s", src, dst, strerror(errno)); goto out; }
+	/* A new file is ours, with our group or (setgid dir) its dir's: chown only where that differs. */
+	const struct stat *dir = &ents[e->parent].st;
+	gid_t gid = dir->st_mode & S_ISGID ? dir->st_gid : getegid();
+	int chown_needed = now.st_uid != geteuid() || now.st_gid != gid;
+	if ((chown_needed && fchown(dfd, now.st_uid, now.st_gid) != 0) || fchmod(dfd, now.st_mode & 07777) != 0 || copy_xattrs_fd(sfd, dfd) != 0) {
 		fail("cannot set the attributes of %s: %s", dst, strerror(errno));
 		goto out;
 	}
@@ -773,7 +922,8 @@ static void act(void)
 				int r;
 				if (S_ISLNK(e->st.st_mode)) {
 					char target[PATH_MAX + 1];
-					ssize_t n = readlink_beneath(e->rel, target, PATH_MAX);
+					int pfd = ents[e->parent].fd;
+					ssize_t n = pfd >= 0 ? readlinkat(pfd, base_of(e->rel), target, PATH_MAX) : readlink_beneath(e->rel, target, PATH_MAX);
 					if (n < 0) {
 						if (tolerant) { e->action = SKIP; continue; }
 						fail("cannot read symlink %s: %s", src, strerror(errno));
@@ -964,13 +1114,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "prcopy: cannot open %s: %s\n", src_root, strerror(errno));
 		return 1;
 	}
-	add_ent("", &root, -1);
-	walk(0);
+	add_ent(strdup(""), &root, -1);
+	/* The manifests are read while SRC is walked. */
+	pthread_t reader;
+	int reading = pthread_create(&reader, NULL, read_manifests, NULL) == 0;
+	if (!reading) read_manifests(NULL);
+	walk();
+	if (reading) pthread_join(reader, NULL);
 	if (failed) return 1;
 	table_init(&stab, nents);
 	for (size_t k = 0; k < nents; k++) table_put(&stab, ents[k].rel, (int)k);
-	if (manifest_path) read_manifest(manifest_path, &mrecs, &mpaths, &nm, &mtab);
-	if (link_root) read_manifest(link_manifest_path, &lrecs, &lpaths, &nl, &ltab);
 	decide();
 	if (check_space()) return 75;
 	/* From here DST changes: no manifest may describe it until the pass is complete. */

@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { execa } from "execa";
 
 /**
- * The C programs (hooks/patchroll-hook.c, native/prspawn.c) built with AddressSanitizer (and its leak
+ * The C programs (hooks/patchroll-hook.c, native/prspawn.c, native/prcopy.c) built with AddressSanitizer (and its leak
  * check) and UndefinedBehaviorSanitizer, for tests that feed them random and hostile input: a memory error,
  * a leak or undefined behaviour that a static -O2 build survives by luck shows up as a report on stderr.
  * Not static (the sanitizers' runtimes are shared libraries: libasan8 and libubsan1, which gcc-12 depends
@@ -19,9 +19,13 @@ export const HAVE_CC = (() => {
   }
 })();
 
-/** Compiles SOURCE into OUT with the sanitizers, warnings as errors as in the real builds. */
-export async function buildSanitized(source: string, out: string): Promise<void> {
-  await execa("cc", ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-g", "-O1", "-Wall", "-Wextra", "-Werror", "-o", out, source]);
+/**
+ * Compiles SOURCE into OUT with the sanitizers, warnings as errors as in the real builds: AddressSanitizer
+ * and UBSan, or ThreadSanitizer (which excludes ASan) for a threaded program (native/prcopy.c).
+ */
+export async function buildSanitized(source: string, out: string, sanitizers: "address,undefined" | "thread" = "address,undefined"): Promise<void> {
+  const threads = sanitizers === "thread" || source.endsWith("prcopy.c") ? ["-pthread"] : [];
+  await execa("cc", [`-fsanitize=${sanitizers}`, "-fno-omit-frame-pointer", "-g", "-O1", ...threads, "-Wall", "-Wextra", "-Werror", "-o", out, source]);
 }
 
 /**
@@ -34,5 +38,8 @@ export const SANITIZER_ENV: Readonly<Record<string, string>> = {
   LSAN_OPTIONS: "exitcode=86",
 };
 
+/** ThreadSanitizer's settings: a data race or a lock misuse stops the program with exit status 88. */
+export const TSAN_ENV: Readonly<Record<string, string>> = { TSAN_OPTIONS: "halt_on_error=1:exitcode=88:second_deadlock_stack=1" };
+
 /** A sanitizer's report in a program's stderr. */
-export const SANITIZER_REPORT = /ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|SUMMARY: (AddressSanitizer|UndefinedBehaviorSanitizer|LeakSanitizer)/;
+export const SANITIZER_REPORT = /ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|SUMMARY: (AddressSanitizer|UndefinedBehaviorSanitizer|LeakSanitizer|ThreadSanitizer)|WARNING: ThreadSanitizer/;
