@@ -84,7 +84,7 @@ export const ConfigSchema = z.strictObject({
     select: z.enum(["stale", "all"]).default("stale").describe("Which containers a package change restarts: those running its old files, or every managed one."),
     healthyAfter: z.number().int().min(1).max(100).default(2).describe("Health checks in a row that must pass before a container counts as healthy."),
     unhealthyAfter: z.number().int().min(1).max(100).default(3).describe("Health checks in a row that must fail before a container counts as unhealthy."),
-    healthIntervalMs: z.number().int().min(10).max(600_000).default(200).describe("Pause between two health checks of one container."),
+    healthIntervalMs: z.number().int().min(10).max(600_000).default(200).describe("Pause between two health checks of one container once its service has answered (before that: 2 ms, doubling up to this)."),
     healthTimeoutMs: z.number().int().min(100).max(3_600_000).default(30_000).describe("Give up on a container that is not healthy this long after its start."),
     bakeMs: z.number().int().min(0).max(86_400_000).default(0).describe("Time a batch must stay healthy before the next one starts."),
     maxParallel: z.number().int().min(1).max(1000).default(4).describe("Containers of one batch restarted at the same time."),

@@ -17,11 +17,16 @@ export interface HealthVerdict {
  * unhealthy after `unhealthyAfter` failing rounds in a row once it had answered at least once (flap
  * damping), unhealthy when the container stops, and unhealthy when `healthTimeoutMs` passes first. A
  * service that is still starting (never answered) is given until the timeout.
+ *
+ * Until the service first answers, the pause between rounds starts at {@link FIRST_PAUSE_MS} and doubles up
+ * to `healthIntervalMs`: most services answer within tens of milliseconds of their start, and each pause
+ * of a full interval before that first answer would be downtime the restart did not need. After a failed
+ * round the container's state is read during the pause, not before it.
  */
 export async function awaitHealth(
   checks: readonly HealthCheck[],
   policy: HealthPolicy,
-  ctx: { container: string; driver: ContainerDriver; onResult?: (r: HealthResult) => void },
+  ctx: { container: string; driver: ContainerDriver; onResult?: (r: HealthResult) => void; sleep?: (ms: number) => Promise<void> },
 ): Promise<HealthVerdict> {
   const rounds: HealthResult[][] = [];
   if (checks.length === 0) {
@@ -29,6 +34,7 @@ export async function awaitHealth(
     return { healthy: running, reason: running ? "no health checks configured; the container is running" : "the container is not running after start", rounds };
   }
   const deadline = Date.now() + policy.healthTimeoutMs;
+  let startingPause = FIRST_PAUSE_MS;
   let passes = 0;
   let fails = 0;
   let answered = false;
@@ -48,17 +54,25 @@ export async function awaitHealth(
       if (answered && fails >= policy.unhealthyAfter) {
         return { healthy: false, reason: `health check ${failed.target} ${failed.failure ?? "failed"} ${times(fails)} in a row after restart`, rounds };
       }
-      const state = await ctx.driver.state(ctx.container);
-      if (state !== "RUNNING") {
-        return { healthy: false, reason: `the container stopped right after start (state ${state}); last check: ${failed.target} ${failed.failure ?? "failed"}`, rounds };
-      }
     }
-    if (Date.now() + policy.healthIntervalMs > deadline) {
+    const pause = answered ? policy.healthIntervalMs : Math.min(startingPause, policy.healthIntervalMs);
+    startingPause *= 2;
+    if (Date.now() + pause > deadline) {
       const last = failed ?? round[0]!;
       return { healthy: false, reason: `not healthy within ${policy.healthTimeoutMs} ms after restart; last check: ${last.target} ${last.failure ?? "passed"}`, rounds };
     }
-    await new Promise((r) => setTimeout(r, policy.healthIntervalMs));
+    const [state] = await Promise.all([failed !== undefined ? ctx.driver.state(ctx.container) : undefined, (ctx.sleep ?? sleep)(pause)]);
+    if (state !== undefined && state !== "RUNNING") {
+      return { healthy: false, reason: `the container stopped right after start (state ${state}); last check: ${failed?.target} ${failed?.failure ?? "failed"}`, rounds };
+    }
   }
+}
+
+/** The first pause between rounds of a service that has not answered yet; it doubles each round. */
+export const FIRST_PAUSE_MS = 2;
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
 }
 
 function times(n: number): string {
