@@ -36,8 +36,8 @@
  * --reserve-bytes/--reserve-inodes: before touching DST, the pass refuses (exit 75, stdout
  * "space NEED_BYTES NEED_INODES") when what it would really write (copied data, not links or reflinks;
  * new inodes) plus the reserve does not fit in the free space of DST's filesystem.
- * --stop-after N (tests only): the process stops itself (SIGSTOP) once N files are written, so that a
- * test can kill it mid-copy at a known point.
+ * --stop-after N (tests only): the process stops itself (SIGSTOP) once N files are written (0: once SRC is
+ * walked, before anything is written), so that a test can kill it or change SRC at a known point.
  * Exit 0: stdout one line "entries N copied N cloned N linked N kept N removed N bytes N sync MODE".
  * Exit 1: an error, said on stderr. Exit 2: usage.
  */
@@ -438,6 +438,18 @@ static int open_in(int parent_fd, const char *rel, int flags)
 	return open_beneath(rel, flags);
 }
 
+/* Where xattr calls reach SRC's entry `e` without following a symlink on the way: its kept parent dir
+ * through /proc/self/fd (the l*xattr calls do not follow the last name), else (no /proc, or the descriptor
+ * budget ran out) its path. */
+static int proc_fd_usable;
+
+static void xattr_path(const struct ent *e, char *out)
+{
+	int pfd = e->parent >= 0 ? ents[e->parent].fd : -1;
+	if (pfd >= 0 && proc_fd_usable) snprintf(out, PATH_MAX, "/proc/self/fd/%d/%s", pfd, base_of(e->rel));
+	else path_of(out, src_root, e->rel);
+}
+
 /* Reads dir `rel` (whose parent's kept fd is parent_fd, or -1) into *out; returns its fd, or -1 (*gone set
  * when a tolerant pass lost it to a change under the copy). */
 static int read_dir(const char *rel, int parent_fd, struct found **out, size_t *n, int *gone)
@@ -549,6 +561,7 @@ static void walk(void)
 		}
 		fd_budget = (long)(rl.rlim_cur > 1 << 20 ? 1 << 20 : rl.rlim_cur) - 64 - 4L * (jobs < 1 ? 1 : jobs);
 	}
+	proc_fd_usable = access("/proc/self/fd", X_OK) == 0;
 	queue_dir(0);
 	int n = jobs < 1 ? 1 : jobs;
 	pthread_t *t = xmalloc((size_t)n * sizeof *t);
@@ -887,6 +900,8 @@ static void act(void)
 		if (e->action == KEEP) continue;
 		path_of(src, src_root, e->rel);
 		path_of(dst, dst_root, e->rel);
+		char attrs_of[PATH_MAX];
+		xattr_path(e, attrs_of);
 		struct stat dstat;
 		int exists = lstat(dst, &dstat) == 0;
 		int mark_parent = 1;
@@ -900,7 +915,7 @@ static void act(void)
 				remove_extras(e);
 				mark_parent = 0;
 			}
-			if (set_attrs(src, dst, &e->st, exists) != 0) {
+			if (set_attrs(attrs_of, dst, &e->st, exists) != 0) {
 				if (tolerant && errno == ENOENT) { e->unclean = 1; continue; }
 				fail("cannot set the attributes of %s: %s", dst, strerror(errno));
 				break;
@@ -934,7 +949,7 @@ static void act(void)
 				} else {
 					r = mknod(dst, (e->st.st_mode & S_IFMT) | 0600, e->st.st_rdev);
 				}
-				if (r != 0 || set_attrs(src, dst, &e->st, 0) != 0 || set_times(dst, &e->st) != 0) {
+				if (r != 0 || set_attrs(attrs_of, dst, &e->st, 0) != 0 || set_times(dst, &e->st) != 0) {
 					if (tolerant && errno == ENOENT) { e->action = SKIP; continue; }
 					fail("cannot create %s: %s", dst, strerror(errno));
 					break;
@@ -1131,6 +1146,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "prcopy: cannot remove %s: %s\n", manifest_path, strerror(errno));
 		return 1;
 	}
+	if (stop_after == 0) raise(SIGSTOP); /* tests: before anything is written */
 	act();
 	if (failed) return 1;
 	if (manifest_path && write_manifest() != 0) {

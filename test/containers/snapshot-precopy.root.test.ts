@@ -4,7 +4,7 @@ import { execa } from "execa";
 import { describe, expect, it } from "vitest";
 import { listSnapshots, precopyDelta, pruneSnapshots, restoreDelta, snapshotDelta, snapshotTree } from "../../src/containers/snapshot.js";
 import { waitUntilStopped } from "../helpers/process-state.js";
-import { buildOverlayDelta, compareTrees, fixtureContainers, modifyHeavily, patternBytes, setXattr } from "../helpers/tree-compare.js";
+import { buildOverlayDelta, compareTrees, fixtureContainers, getXattr, modifyHeavily, patternBytes, setXattr } from "../helpers/tree-compare.js";
 
 /** Sets the mtime of `path` itself back to `ns` (to the nanosecond), as a tool that preserves times would. */
 async function setMtimeNs(path: string, ns: bigint): Promise<void> {
@@ -162,5 +162,33 @@ describe("pre-copy, then catch-up (real filesystem, root)", () => {
     await read(snaps);
     expect(contents).toContain("ok\n");
     expect(contents.filter((c) => c.includes("SECRET"))).toEqual([]);
+  });
+
+  it("never reads the xattrs of what lies outside the delta when the container swaps a parent dir for a symlink", async () => {
+    const dir = join(fixture.root(), "swap-xattr");
+    const delta = join(dir, "delta0");
+    const outside = join(dir, "outside");
+    await mkdir(join(delta, "d/sub"), { recursive: true });
+    await mkdir(join(outside, "sub"), { recursive: true });
+    await setXattr(join(delta, "d/sub"), "user.whose", "the container's");
+    await setXattr(join(outside, "sub"), "user.whose", "SECRET");
+    await symlink("target", join(delta, "d/link"));
+    await symlink("target", join(outside, "link"));
+    await setXattr(join(outside, "sub"), "trusted.overlay.opaque", "y");
+    await new Promise((r) => setTimeout(r, 200));
+    // prcopy stops itself once it has walked the delta, before it writes anything (--stop-after 0).
+    const snaps = join(dir, "snapshots");
+    await precopyDelta({
+      deltaDir: delta, snapshotsDir: snaps, id: "p1", stopCopyAfter: 0,
+      onCopyStart: async (pid) => {
+        await waitUntilStopped(pid);
+        await rename(join(delta, "d"), join(dir, "d-moved"));
+        await symlink(outside, join(delta, "d"));
+        process.kill(pid, "SIGCONT");
+      },
+    });
+    const copied = join(snaps, ".tmp-p1/delta/d/sub");
+    expect((await getXattr(copied, "user.whose"))?.toString()).toBe("the container's");
+    expect(await getXattr(copied, "trusted.overlay.opaque")).toBeUndefined();
   });
 });
