@@ -11,6 +11,27 @@ async function setMtimeNs(path: string, ns: bigint): Promise<void> {
   await execa("touch", ["-h", "-m", "-d", `@${ns / 1_000_000_000n}.${(ns % 1_000_000_000n).toString().padStart(9, "0")}`, "--", path]);
 }
 
+/**
+ * Pre-copies `<dir>/delta0` into `<dir>/snapshots` as p1; prcopy stops itself once it has written
+ * `stopAfter` files, and while it is stopped the delta's dir `d` is moved away and replaced by a symlink to
+ * `outside`, as a container could. Returns the snapshots dir.
+ */
+async function precopyWhileSwapped(dir: string, outside: string, stopAfter: number): Promise<string> {
+  const delta = join(dir, "delta0");
+  const snaps = join(dir, "snapshots");
+  await new Promise((r) => setTimeout(r, 200));
+  await precopyDelta({
+    deltaDir: delta, snapshotsDir: snaps, id: "p1", stopCopyAfter: stopAfter,
+    onCopyStart: async (pid) => {
+      await waitUntilStopped(pid);
+      await rename(join(delta, "d"), join(dir, "d-moved"));
+      await symlink(outside, join(delta, "d"));
+      process.kill(pid, "SIGCONT");
+    },
+  });
+  return snaps;
+}
+
 // The pre-copy runs while the container writes; the snapshot taken after the stop copies only what
 // changed since. Whatever the container did in between, the snapshot must be its stopped delta exactly.
 describe("pre-copy, then catch-up (real filesystem, root)", () => {
@@ -140,18 +161,8 @@ describe("pre-copy, then catch-up (real filesystem, root)", () => {
       await writeFile(join(delta, "d", `g${i}`), "ok\n");
       await writeFile(join(outside, `g${i}`), "SECRET\n");
     }
-    await new Promise((r) => setTimeout(r, 200));
     // prcopy stops itself after its first file (the top level's come first); then `d` becomes a symlink.
-    const snaps = join(dir, "snapshots");
-    await precopyDelta({
-      deltaDir: delta, snapshotsDir: snaps, id: "p1", stopCopyAfter: 1,
-      onCopyStart: async (pid) => {
-        await waitUntilStopped(pid);
-        await rename(join(delta, "d"), join(dir, "d-moved"));
-        await symlink(outside, join(delta, "d"));
-        process.kill(pid, "SIGCONT");
-      },
-    });
+    const snaps = await precopyWhileSwapped(dir, outside, 1);
     const contents: string[] = [];
     const read = async (d: string): Promise<void> => {
       for (const e of await readdir(d, { withFileTypes: true })) {
@@ -175,18 +186,8 @@ describe("pre-copy, then catch-up (real filesystem, root)", () => {
     await symlink("target", join(delta, "d/link"));
     await symlink("target", join(outside, "link"));
     await setXattr(join(outside, "sub"), "trusted.overlay.opaque", "y");
-    await new Promise((r) => setTimeout(r, 200));
     // prcopy stops itself once it has walked the delta, before it writes anything (--stop-after 0).
-    const snaps = join(dir, "snapshots");
-    await precopyDelta({
-      deltaDir: delta, snapshotsDir: snaps, id: "p1", stopCopyAfter: 0,
-      onCopyStart: async (pid) => {
-        await waitUntilStopped(pid);
-        await rename(join(delta, "d"), join(dir, "d-moved"));
-        await symlink(outside, join(delta, "d"));
-        process.kill(pid, "SIGCONT");
-      },
-    });
+    const snaps = await precopyWhileSwapped(dir, outside, 0);
     const copied = join(snaps, ".tmp-p1/delta/d/sub");
     expect((await getXattr(copied, "user.whose"))?.toString()).toBe("the container's");
     expect(await getXattr(copied, "trusted.overlay.opaque")).toBeUndefined();
