@@ -145,6 +145,14 @@ static void *xmalloc(size_t n)
 	return p;
 }
 
+/* A buffer of this thread's, allocated at its first use: static __thread arrays would be zeroed for every
+ * thread started (half a MiB each: most of a small pass's time went to clearing pages). Never freed. */
+static char *thread_buf(char **slot, size_t size)
+{
+	if (!*slot) *slot = xmalloc(size);
+	return *slot;
+}
+
 static uint64_t fnv(const char *s, size_t n)
 {
 	uint64_t h = 1469598103934665603ull;
@@ -463,9 +471,10 @@ static int read_dir(const char *rel, int parent_fd, struct found **out, size_t *
 		return -1;
 	}
 	size_t cap = 0, rlen = strlen(rel);
-	static __thread char buf[1 << 16];
+	static __thread char *dents;
+	char *buf = thread_buf(&dents, 1 << 16);
 	for (;;) {
-		ssize_t got = getdents64(fd, buf, sizeof buf);
+		ssize_t got = getdents64(fd, buf, 1 << 16);
 		if (got == 0) break;
 		if (got < 0) {
 			if (errno == EINTR) continue;
@@ -645,11 +654,12 @@ static int remove_path(const char *path)
 /* Gives `dst` exactly the xattrs of `src` (removing any it has that `src` has not). */
 static int copy_xattrs(const char *src, const char *dst, int remove_extra)
 {
-	static __thread char names[XATTR_LIST_MAX_], dnames[XATTR_LIST_MAX_], value[XATTR_VALUE_MAX];
-	ssize_t n = llistxattr(src, names, sizeof names);
+	static __thread char *names_, *dnames_, *value_;
+	char *names = thread_buf(&names_, XATTR_LIST_MAX_), *dnames = thread_buf(&dnames_, XATTR_LIST_MAX_), *value = thread_buf(&value_, XATTR_VALUE_MAX);
+	ssize_t n = llistxattr(src, names, XATTR_LIST_MAX_);
 	if (n < 0) return errno == ENOTSUP ? 0 : -1;
 	if (remove_extra) {
-		ssize_t dn = llistxattr(dst, dnames, sizeof dnames);
+		ssize_t dn = llistxattr(dst, dnames, XATTR_LIST_MAX_);
 		for (ssize_t off = 0; dn > 0 && off < dn; off += (ssize_t)strlen(dnames + off) + 1) {
 			int found = 0;
 			for (ssize_t o = 0; o < n; o += (ssize_t)strlen(names + o) + 1)
@@ -658,7 +668,7 @@ static int copy_xattrs(const char *src, const char *dst, int remove_extra)
 		}
 	}
 	for (ssize_t off = 0; off < n; off += (ssize_t)strlen(names + off) + 1) {
-		ssize_t v = lgetxattr(src, names + off, value, sizeof value);
+		ssize_t v = lgetxattr(src, names + off, value, XATTR_VALUE_MAX);
 		if (v < 0) return -1;
 		if (lsetxattr(dst, names + off, value, (size_t)v, 0) != 0) return -1;
 	}
@@ -668,11 +678,12 @@ static int copy_xattrs(const char *src, const char *dst, int remove_extra)
 /* The same for a regular file just created, through its descriptors (no path lookups). */
 static int copy_xattrs_fd(int sfd, int dfd)
 {
-	static __thread char names[XATTR_LIST_MAX_], value[XATTR_VALUE_MAX];
-	ssize_t n = flistxattr(sfd, names, sizeof names);
+	static __thread char *names_, *value_;
+	char *names = thread_buf(&names_, XATTR_LIST_MAX_), *value = thread_buf(&value_, XATTR_VALUE_MAX);
+	ssize_t n = flistxattr(sfd, names, XATTR_LIST_MAX_);
 	if (n < 0) return errno == ENOTSUP ? 0 : -1;
 	for (ssize_t off = 0; off < n; off += (ssize_t)strlen(names + off) + 1) {
-		ssize_t v = fgetxattr(sfd, names + off, value, sizeof value);
+		ssize_t v = fgetxattr(sfd, names + off, value, XATTR_VALUE_MAX);
 		if (v < 0) return -1;
 		if (fsetxattr(dfd, names + off, value, (size_t)v, 0) != 0) return -1;
 	}
@@ -696,7 +707,8 @@ static int set_attrs(const char *src, const char *dst, const struct stat *st, in
 /* Copies [from, to) of sfd to the same offsets of dfd; *end: where the copy ended (before `to` if sfd shrank). */
 static int copy_range(int sfd, int dfd, off_t from, off_t to, off_t *end)
 {
-	static __thread char buf[1 << 17];
+	static __thread char *plain_buf;
+	enum { PLAIN = 1 << 17 };
 	off_t in = from, out = from;
 	int plain = 0;
 	while (in < to) {
@@ -706,7 +718,8 @@ static int copy_range(int sfd, int dfd, off_t from, off_t to, off_t *end)
 			n = copy_file_range(sfd, &in, dfd, &out, want, 0);
 			if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP)) { plain = 1; continue; }
 		} else {
-			n = pread(sfd, buf, want < sizeof buf ? want : sizeof buf, in);
+			char *buf = thread_buf(&plain_buf, PLAIN);
+			n = pread(sfd, buf, want < PLAIN ? want : PLAIN, in);
 			if (n > 0) {
 				for (ssize_t w = 0; w < n;) {
 					ssize_t k = pwrite(dfd, buf + w, (size_t)(n - w), out + w);
