@@ -101,7 +101,7 @@ export async function restoreDelta(opts: RestoreOptions): Promise<void> {
       throw new PatchrollError("SNAPSHOT_FAILED", `restore of snapshot ${info.id} into ${deltaDir} failed: ${(err as Error).message}. Run the restore again: it resumes from what is left (${deltaDir} or ${paths.aside} holds the old delta until the restored one is in place).`, { cause: err });
     }
     log.info({ snapshot: info.id, deltaDir }, "delta restored from snapshot");
-  });
+  }, log);
 }
 
 /**
