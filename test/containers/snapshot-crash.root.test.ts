@@ -320,5 +320,23 @@ describe("crash safety (real filesystem, root, kill -9)", () => {
       expect(orphanGoneFirst).toBe(true);
       await expectRestoredCleanly();
     });
+
+    it("the daemon's start after a holder killed mid-restore ends that copy before it clears what the restore left", async () => {
+      await breakDelta("orphan at start");
+      const { child, line } = startChild(script, { op: "restore", stopInCopy: true, stopAfter: STOP_AFTER, opts: { snapshot: snap.path, deltaDir: delta } });
+      const orphan = Number(await line("cp-pid "));
+      await waitUntilStopped(orphan);
+      const orphanStarted = (await startTicks(orphan))!;
+      child.kill("SIGKILL");
+      expect((await child).signal).toBe("SIGKILL");
+      expect(await processGone(orphan, orphanStarted)).toBe(false);
+
+      expect(await recoverInterruptedRestore(delta, { snapshotsDir: snaps })).toEqual([{ op: "remove", what: "partial", id: snap.id }]);
+      expect(await processGone(orphan, orphanStarted)).toBe(true);
+      expect(await compareTrees(delta, oldRef())).toEqual([]);
+      expect((await readdir(join(root, "c1"))).sort()).toEqual(["delta0", "snapshots"]);
+      await restoreDelta({ snapshot: snap, deltaDir: delta });
+      await expectRestoredCleanly();
+    });
   });
 });
