@@ -101,16 +101,21 @@ export async function restoreDelta(opts: RestoreOptions): Promise<void> {
       throw new PatchrollError("SNAPSHOT_FAILED", `restore of snapshot ${info.id} into ${deltaDir} failed: ${(err as Error).message}. Run the restore again: it resumes from what is left (${deltaDir} or ${paths.aside} holds the old delta until the restored one is in place).`, { cause: err });
     }
     log.info({ snapshot: info.id, deltaDir }, "delta restored from snapshot");
-  });
+  }, log);
 }
 
 /**
  * Finishes or undoes whatever interrupted restores left beside `deltaDir` (see snapshot-restore-plan.ts),
- * so that afterwards `deltaDir` holds a whole delta. Call it before starting a container after a crash;
- * no restore of this delta may be running. Returns the actions taken.
+ * so that afterwards `deltaDir` holds a whole delta. Call it before starting a container after a crash.
+ * With `snapshotsDir` (the delta's snapshots dir) it runs under that dir's lock: no restore runs meanwhile,
+ * and the copy of one whose process died, which may still be writing beside the delta, is ended first
+ * (see withSnapshotLock). Without it, no restore of this delta may be running. Returns the actions taken.
  */
-export async function recoverInterruptedRestore(deltaDir: string, opts: { logger?: Logger; timeoutMs?: number } = {}): Promise<RecoveryAction[]> {
-  return recover(resolve(deltaDir), undefined, opts.logger ?? silentLogger(), opts.timeoutMs ?? 30 * 60_000);
+export async function recoverInterruptedRestore(deltaDir: string, opts: { logger?: Logger; timeoutMs?: number; snapshotsDir?: string } = {}): Promise<RecoveryAction[]> {
+  const log = opts.logger ?? silentLogger();
+  const run = () => recover(resolve(deltaDir), undefined, log, opts.timeoutMs ?? 30 * 60_000);
+  if (opts.snapshotsDir === undefined || !(await pathExists(opts.snapshotsDir))) return run();
+  return withSnapshotLock(resolve(opts.snapshotsDir), `recovery of an interrupted restore into ${deltaDir}`, run, log);
 }
 
 async function recover(deltaDir: string, keepReadyFor: string | undefined, log: Logger, timeoutMs: number): Promise<RecoveryAction[]> {

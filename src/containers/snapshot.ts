@@ -83,7 +83,7 @@ export async function snapshotDelta(opts: SnapshotOptions): Promise<SnapshotInfo
       await removeTree(tmp, timeoutMs).catch(() => undefined);
       throw copyFailed("snapshot", deltaDir, snapshotsDir, opts.id, err, "Nothing was kept; do not touch this container's delta until a snapshot succeeds.");
     }
-  });
+  }, log);
 }
 
 /**
@@ -109,7 +109,7 @@ export async function precopyDelta(opts: SnapshotOptions): Promise<SyncResult | 
       await removeTree(tmp, timeoutMs).catch(() => undefined);
       throw copyFailed("pre-copy", deltaDir, snapshotsDir, opts.id, err, "Nothing was kept; the container was not touched.");
     }
-  });
+  }, log);
 }
 
 /** What the on-call person reads when a copy into `snapshotsDir` failed or would not fit. */

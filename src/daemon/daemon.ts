@@ -23,6 +23,7 @@ import { Heartbeat } from "../fleet/heartbeat.js";
 import { FleetRollouts } from "../fleet/fleet-rollout.js";
 import { LeaseStore } from "../fleet/lease-store.js";
 import { closeWorkers, startWorker } from "../../workers/start-workers.js";
+import { snapshotsDirOf } from "../../workers/rollout.js";
 import { QUEUE_NAMES } from "../queue/names.js";
 import { type WorkerRecreation, WorkerWatchdog } from "../queue/worker-watchdog.js";
 import { RedisWatch } from "./redis-watch.js";
@@ -143,7 +144,7 @@ export class Daemon {
     }
     for (const c of containers) {
       if (c.deltaDir === undefined) continue;
-      const actions = await recoverInterruptedRestore(c.deltaDir, { logger: this.logger });
+      const actions = await recoverInterruptedRestore(c.deltaDir, { logger: this.logger, snapshotsDir: snapshotsDirOf(lxc.path, c.name) });
       if (actions.length > 0) this.logger.warn({ container: c.name, actions }, "finished a delta restore that a crash interrupted");
     }
   }

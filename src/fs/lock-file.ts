@@ -58,12 +58,15 @@ export function readText(path: string): string | undefined {
  * its claim over the lock. A stale lock changes only by its claim holder, so while holding the claim the
  * lock still is the stale one it judged, or already gone. A taker killed while holding a claim leaves a
  * stale claim, taken over the same way one level down.
+ *
+ * `onTakeOver`, when given, is called with the text of the stale lock once it has been replaced (what the
+ * dead holder left running is then the taker's to deal with).
  */
-export function tryTakeLockFile(lockPath: string, text: string): boolean {
+export function tryTakeLockFile(lockPath: string, text: string, onTakeOver?: (stale: string) => void): boolean {
   const mine = `${lockPath}.${process.pid}.${randomBytes(4).toString("hex")}`;
   writeFileSync(mine, text, { mode: 0o600 });
   try {
-    return take(lockPath, mine, 0);
+    return take(lockPath, mine, 0, onTakeOver);
   } finally {
     unlinkSync(mine);
   }
@@ -79,7 +82,7 @@ export function unlinkIfMine(lockPath: string, text: string): void {
   }
 }
 
-function take(path: string, mine: string, depth: number): boolean {
+function take(path: string, mine: string, depth: number, onTakeOver?: (stale: string) => void): boolean {
   for (let attempt = 0; attempt < 3; attempt += 1) {
     try {
       linkSync(mine, path);
@@ -95,6 +98,7 @@ function take(path: string, mine: string, depth: number): boolean {
     if (!take(claim, mine, depth + 1)) return false;
     if (readText(path) === stale) {
       renameSync(claim, path);
+      onTakeOver?.(stale);
       return true;
     }
     // Another taker replaced it before we got the claim: let the claim go, and look again.

@@ -4,6 +4,8 @@ import { readFileSync } from "node:fs";
 export interface ProcStat {
   pid: number;
   comm: string;
+  /** Field 3: R running, S sleeping, D uninterruptible, T stopped, Z zombie (exited, not yet reaped)... */
+  state: string;
   ppid: number;
   /** Field 22: start time in clock ticks after boot; with the pid it identifies a process within a boot. */
   startTicks: number;
@@ -19,7 +21,7 @@ export function parseProcStat(text: string): ProcStat | null {
   const ppid = Number(rest[1]);
   const startTicks = Number(rest[19]);
   if (!Number.isSafeInteger(pid) || !Number.isSafeInteger(ppid) || !Number.isSafeInteger(startTicks) || rest.length < 20) return null;
-  return { pid, comm: text.slice(open + 1, close), ppid, startTicks };
+  return { pid, comm: text.slice(open + 1, close), state: rest[0]!, ppid, startTicks };
 }
 
 /** /proc/PID/stat of `pid`, parsed; null when the process is gone (or the text is not what proc(5) says). */

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { constants } from "node:os";
 import { fileURLToPath } from "node:url";
+import { currentToolMark, TOOL_MARK_ENV } from "./tool-mark.js";
 
 /** How a tool run ended. `exitCode` is undefined when it was killed by a signal or could not start. */
 export interface ToolResult {
@@ -41,10 +42,13 @@ export interface ToolRun {
  * tables and waits for the child's exec (1-6 ms each, measured, growing with the daemon's size and the
  * host's load). So tools are started by prspawn (native/prspawn.c), a small process that uses
  * posix_spawn(3) and reports back over a pipe; where it is not built (no C compiler), Node starts them.
+ * Within withToolMark (src/proc/tool-mark.ts) the tool carries the mark in its environment.
  */
 export function runTool(file: string, args: readonly string[], opts: ToolOptions = {}): ToolRun {
+  const mark = currentToolMark();
+  const o = mark === undefined ? opts : { ...opts, env: { ...(opts.env ?? process.env), [TOOL_MARK_ENV]: mark } };
   const spawner = sharedSpawner();
-  return spawner !== undefined ? spawner.run(file, args, opts) : runDirect(file, args, opts);
+  return spawner !== undefined ? spawner.run(file, args, o) : runDirect(file, args, o);
 }
 
 /**

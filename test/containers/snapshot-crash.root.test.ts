@@ -7,7 +7,7 @@ import { treeUsage } from "../../src/containers/disk-space.js";
 import { copyTree } from "../../src/containers/snapshot-copy.js";
 import { listSnapshots, latestSnapshot, precopyDelta, recoverInterruptedRestore, restoreDelta, snapshotDelta, snapshotTree, type SnapshotInfo } from "../../src/containers/snapshot.js";
 import { restorePaths } from "../../src/containers/snapshot-restore-plan.js";
-import { waitUntilStopped } from "../helpers/process-state.js";
+import { processGone, startTicks, waitUntilGone, waitUntilStopped } from "../helpers/process-state.js";
 import { buildOverlayDelta, compareTrees, patternBytes, setXattr } from "../helpers/tree-compare.js";
 
 // A real crash is a kill -9 of the process doing the work, at a point the test chooses through the
@@ -190,6 +190,38 @@ describe("crash safety (real filesystem, root, kill -9)", () => {
       expect(await ino("p2", "bulk/d9/f0")).toBe(await ino("p1", "bulk/d9/f0"));
       expect(await ino("p2", "bulk/d0/f0")).not.toBe(await ino("p1", "bulk/d0/f0"));
     });
+
+    it("a holder killed mid-pre-copy leaves its prcopy running; the next snapshot ends that copy before touching the temp dir, and is exact", async () => {
+      const osnaps = join(root, "orphan-snapshots");
+      const { child, line } = startChild(script, { op: "precopy", stopInCopy: true, stopAfter: STOP_AFTER, opts: { deltaDir: delta, snapshotsDir: osnaps, id: "o1" } });
+      const orphan = Number(await line("cp-pid "));
+      await waitUntilStopped(orphan);
+      const orphanStarted = (await startTicks(orphan))!;
+      // Only the holder dies, as a daemon under kill -9: prspawn lets its tools live on.
+      child.kill("SIGKILL");
+      expect((await child).signal).toBe("SIGKILL");
+      expect(await processGone(orphan, orphanStarted)).toBe(false);
+      // The container went on writing until it was stopped.
+      await writeFile(join(delta, "bulk/d1/f2"), "written after the holder died");
+
+      let orphanGoneFirst: boolean | undefined;
+      const info = await snapshotDelta({
+        deltaDir: delta, snapshotsDir: osnaps, id: "o1", stopCopyAfter: STOP_AFTER,
+        onCopyStart: async (pid) => {
+          orphanGoneFirst = await processGone(orphan, orphanStarted);
+          // Mid-copy, the orphan (if it still runs) goes on and finishes its own pass; then this copy goes on.
+          await waitUntilStopped(pid);
+          if (!orphanGoneFirst) {
+            process.kill(orphan, "SIGCONT");
+            await waitUntilGone(orphan, orphanStarted);
+          }
+          process.kill(pid, "SIGCONT");
+        },
+      });
+      expect(orphanGoneFirst).toBe(true);
+      expect(await compareTrees(delta, snapshotTree(info))).toEqual([]);
+      expect(await readdir(osnaps)).toEqual(["o1"]);
+    });
   });
 
   describe("restore", () => {
@@ -260,6 +292,51 @@ describe("crash safety (real filesystem, root, kill -9)", () => {
       await restoreDelta({ snapshot: snap, deltaDir: delta });
       await expectRestoredCleanly();
       expect(await readdir(snaps)).not.toContain(".lock");
+    });
+
+    it("a holder killed mid-restore leaves its prcopy running; the next restore ends that copy first, and restores exactly", async () => {
+      await breakDelta("orphan");
+      const { child, line } = startChild(script, { op: "restore", stopInCopy: true, stopAfter: STOP_AFTER, opts: { snapshot: snap.path, deltaDir: delta } });
+      const orphan = Number(await line("cp-pid "));
+      await waitUntilStopped(orphan);
+      const orphanStarted = (await startTicks(orphan))!;
+      child.kill("SIGKILL");
+      expect((await child).signal).toBe("SIGKILL");
+      expect(await processGone(orphan, orphanStarted)).toBe(false);
+
+      let orphanGoneFirst: boolean | undefined;
+      await restoreDelta({
+        snapshot: snap, deltaDir: delta, stopCopyAfter: STOP_AFTER,
+        onCopyStart: async (pid) => {
+          orphanGoneFirst = await processGone(orphan, orphanStarted);
+          await waitUntilStopped(pid);
+          if (!orphanGoneFirst) {
+            process.kill(orphan, "SIGCONT");
+            await waitUntilGone(orphan, orphanStarted);
+          }
+          process.kill(pid, "SIGCONT");
+        },
+      });
+      expect(orphanGoneFirst).toBe(true);
+      await expectRestoredCleanly();
+    });
+
+    it("the daemon's start after a holder killed mid-restore ends that copy before it clears what the restore left", async () => {
+      await breakDelta("orphan at start");
+      const { child, line } = startChild(script, { op: "restore", stopInCopy: true, stopAfter: STOP_AFTER, opts: { snapshot: snap.path, deltaDir: delta } });
+      const orphan = Number(await line("cp-pid "));
+      await waitUntilStopped(orphan);
+      const orphanStarted = (await startTicks(orphan))!;
+      child.kill("SIGKILL");
+      expect((await child).signal).toBe("SIGKILL");
+      expect(await processGone(orphan, orphanStarted)).toBe(false);
+
+      expect(await recoverInterruptedRestore(delta, { snapshotsDir: snaps })).toEqual([{ op: "remove", what: "partial", id: snap.id }]);
+      expect(await processGone(orphan, orphanStarted)).toBe(true);
+      expect(await compareTrees(delta, oldRef())).toEqual([]);
+      expect((await readdir(join(root, "c1"))).sort()).toEqual(["delta0", "snapshots"]);
+      await restoreDelta({ snapshot: snap, deltaDir: delta });
+      await expectRestoredCleanly();
     });
   });
 });

@@ -3,9 +3,9 @@ import { describe, expect, it } from "vitest";
 import { aptProcessAlive, currentBootId, parseProcStat } from "../../src/intake/apt-process.js";
 
 describe("parseProcStat", () => {
-  it("reads pid, name, parent and start time, even with spaces and parentheses in the name", () => {
+  it("reads pid, name, state, parent and start time, even with spaces and parentheses in the name", () => {
     const line = "11446 (my (odd) name) S 11387 11342 5908 0 -1 4194624 7464 0 0 0 3 1 0 0 20 0 1 0 79749 3000000 900 18446744073709551615";
-    expect(parseProcStat(line)).toEqual({ pid: 11446, comm: "my (odd) name", ppid: 11387, startTicks: 79749 });
+    expect(parseProcStat(line)).toEqual({ pid: 11446, comm: "my (odd) name", state: "S", ppid: 11387, startTicks: 79749 });
     expect(parseProcStat("garbage")).toBeNull();
     expect(parseProcStat("1 (x) S 0")).toBeNull();
   });
