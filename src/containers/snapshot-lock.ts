@@ -4,6 +4,9 @@ import { lockHolder, lockText, readText, tryTakeLockFile, unlinkIfMine } from ".
 import { type Logger, silentLogger } from "../log/logger.js";
 import { endMarkedTools, TOOL_MARK_ENV, withToolMark } from "../proc/tool-mark.js";
 
+/** A live process holds the lock: nothing was done. */
+export class SnapshotLockHeld extends PatchrollError {}
+
 /** File name of the lock inside a snapshots dir. Names starting with "." are never snapshots. */
 export const LOCK_FILE = ".lock";
 
@@ -30,7 +33,7 @@ export async function withSnapshotLock<T>(snapshotsDir: string, what: string, fn
   if (!tryTakeLockFile(lockPath, me, (stale) => (dead = stale))) {
     const holder = lockHolder(readText(lockPath));
     const by = holder === undefined ? "another process" : `pid ${holder.pid} (${holder.what})`;
-    throw new PatchrollError("SNAPSHOT_FAILED", `${lockPath} is held by ${by}; wait for it to finish, then retry ${what}.`);
+    throw new SnapshotLockHeld("SNAPSHOT_FAILED", `${lockPath} is held by ${by}; wait for it to finish, then retry ${what}.`);
   }
   const log = logger ?? silentLogger();
   try {

@@ -5,6 +5,7 @@ import { LxcDriver } from "../containers/lxc-driver.js";
 import { discoverContainers } from "../containers/discover.js";
 import { ensureHostRoot } from "../containers/host-root.js";
 import { recoverInterruptedRestore } from "../containers/snapshot.js";
+import { SnapshotLockHeld } from "../containers/snapshot-lock.js";
 import type { AptEvent } from "../intake/apt-event.js";
 import { EventStore } from "../intake/event-store.js";
 import { IntakeSources } from "../intake/sources.js";
@@ -144,7 +145,15 @@ export class Daemon {
     }
     for (const c of containers) {
       if (c.deltaDir === undefined) continue;
-      const actions = await recoverInterruptedRestore(c.deltaDir, { logger: this.logger, snapshotsDir: snapshotsDirOf(lxc.path, c.name) });
+      let actions: Awaited<ReturnType<typeof recoverInterruptedRestore>>;
+      try {
+        actions = await recoverInterruptedRestore(c.deltaDir, { logger: this.logger, snapshotsDir: snapshotsDirOf(lxc.path, c.name) });
+      } catch (err) {
+        // A live process (a `patchroll rollback`, say) is restoring or snapshotting this delta: it finishes its own work.
+        if (!(err instanceof SnapshotLockHeld)) throw err;
+        this.logger.warn({ container: c.name, err: err.message }, "did not look for an interrupted restore of this container: its snapshots are in use");
+        continue;
+      }
       if (actions.length > 0) this.logger.warn({ container: c.name, actions }, "finished a delta restore that a crash interrupted");
     }
   }
