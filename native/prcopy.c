@@ -31,7 +31,11 @@
  * catch-up: syncfs would also wait for every other writer of the filesystem), none leaves it to the
  * caller. --tolerant: SRC may change under the copy (a running container): entries that vanish or change
  * while copied are skipped or marked unclean instead of failing the pass. SRC's entries are opened a name
- * at a time beneath SRC, never through a symlink: a dir swapped for one mid-pass is skipped, not followed.
+ * at a time beneath SRC, never through a symlink: a dir swapped for one mid-pass is skipped, not followed;
+ * xattrs are read through /proc/self/fd/<the parent dir as walked>/<name> (so /proc must be mounted); a
+ * file swapped for a fifo is opened without blocking and refused; a name a dir listing gives twice (it was
+ * removed and made again meanwhile) is kept once. New entries get exactly SRC's xattrs, not what a default
+ * ACL of their DST dir would give them.
  *
  * --reserve-bytes/--reserve-inodes: before touching DST, the pass refuses (exit 75, stdout
  * "space NEED_BYTES NEED_INODES") when what it would really write (copied data, not links or reflinks;
@@ -143,6 +147,19 @@ static void *xmalloc(size_t n)
 		exit(1);
 	}
 	return p;
+}
+
+/* Runs `fn` on up to n threads and waits for them; where no thread can be started (a pids limit), runs it
+ * here: each worker takes jobs until none is left, so one is enough. */
+static void run_workers(int n, void *(*fn)(void *))
+{
+	pthread_t *t = xmalloc((size_t)(n < 1 ? 1 : n) * sizeof *t);
+	int started = 0;
+	for (int i = 0; i < n; i++)
+		if (pthread_create(&t[started], NULL, fn, NULL) == 0) started++;
+	if (started == 0) fn(NULL);
+	for (int i = 0; i < started; i++) pthread_join(t[i], NULL);
+	free(t);
 }
 
 /* A buffer of this thread's, allocated at its first use: static __thread arrays would be zeroed for every
@@ -446,28 +463,63 @@ static int open_in(int parent_fd, const char *rel, int flags)
 	return open_beneath(rel, flags);
 }
 
-/* Where xattr calls reach SRC's entry `e` without following a symlink on the way: its kept parent dir
- * through /proc/self/fd (the l*xattr calls do not follow the last name), else (no /proc, or the descriptor
- * budget ran out) its path. */
-static int proc_fd_usable;
+/* Owner, mode and xattrs of DST's `dst` from SRC's entry `e` (not a regular file: those are copied through
+ * their descriptors). The xattr calls reach `e` without following a symlink on the way: through its
+ * parent dir as the walk kept it open (or as opened again a name at a time, beyond the descriptor budget),
+ * /proc/self/fd/<that dir>/<name>; the l*xattr calls do not follow the last name. */
+static int set_attrs(const char *src, const char *dst, const struct stat *st, int remove_extra);
 
-static void xattr_path(const struct ent *e, char *out)
+static int set_attrs_of(const struct ent *e, const char *dst, int remove_extra)
 {
-	int pfd = e->parent >= 0 ? ents[e->parent].fd : -1;
-	if (pfd >= 0 && proc_fd_usable) snprintf(out, PATH_MAX, "/proc/self/fd/%d/%s", pfd, base_of(e->rel));
-	else path_of(out, src_root, e->rel);
+	char at[PATH_MAX];
+	if (e->parent < 0) return set_attrs(src_root, dst, &e->st, remove_extra);
+	int pfd = ents[e->parent].fd, opened = -1;
+	if (pfd < 0) {
+		char buf[PATH_MAX];
+		const char *name;
+		pfd = open_parent(e->rel, buf, &name);
+		if (pfd < 0) return -1;
+		if (pfd != src_fd) opened = pfd;
+	}
+	snprintf(at, sizeof at, "/proc/self/fd/%d/%s", pfd, base_of(e->rel));
+	int r = set_attrs(at, dst, &e->st, remove_extra);
+	int err = errno;
+	if (opened >= 0) close(opened);
+	errno = err;
+	return r;
+}
+
+/* An entry of SRC gone, or its path no longer leading to it (a dir on the way swapped for a symlink or
+ * a file): a change under a tolerant pass, copied again next pass. */
+static int gone_errno(int err)
+{
+	return err == ENOENT || err == ENOTDIR || err == ELOOP;
+}
+
+static int by_rel(const void *a, const void *b)
+{
+	return strcmp(((const struct found *)a)->rel, ((const struct found *)b)->rel);
 }
 
 /* Reads dir `rel` (whose parent's kept fd is parent_fd, or -1) into *out; returns its fd, or -1 (*gone set
  * when a tolerant pass lost it to a change under the copy). */
-static int read_dir(const char *rel, int parent_fd, struct found **out, size_t *n, int *gone)
+static int read_dir(const char *rel, ino_t ino, int parent_fd, struct found **out, size_t *n, int *gone)
 {
 	char path[PATH_MAX];
 	int fd = *rel ? open_in(parent_fd, rel, O_RDONLY | O_DIRECTORY) : openat(src_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
-		if (tolerant && (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)) { *gone = 1; return -1; }
+		if (tolerant && gone_errno(errno)) { *gone = 1; return -1; }
 		path_of(path, src_root, rel);
 		fail("cannot read dir %s: %s", path, strerror(errno));
+		return -1;
+	}
+	/* Another dir than the walk saw (renamed over it since): its entries are not this one's. */
+	struct stat st;
+	if (fstat(fd, &st) != 0 || st.st_ino != ino) {
+		close(fd);
+		if (tolerant) { *gone = 1; return -1; }
+		path_of(path, src_root, rel);
+		fail("dir %s changed while being copied: stop what writes to it first", path);
 		return -1;
 	}
 	size_t cap = 0, rlen = strlen(rel);
@@ -513,6 +565,25 @@ static int read_dir(const char *rel, int parent_fd, struct found **out, size_t *
 			(*n)++;
 		}
 	}
+	/* A name removed and made again while the dir is read can be listed twice (XFS, tmpfs): two entries
+	 * of one path, say a dir and a symlink, would have DST's dir replaced by a symlink the container
+	 * chose, and the entries below it written through it. Sorted, each name kept once; a repeat is a
+	 * change under the copy. */
+	qsort(*out, *n, sizeof **out, by_rel);
+	size_t kept = 0;
+	for (size_t i = 0; i < *n; i++) {
+		if (kept > 0 && strcmp((*out)[kept - 1].rel, (*out)[i].rel) == 0) {
+			if (!tolerant) {
+				path_of(path, src_root, (*out)[i].rel);
+				fail("%s was listed twice: its dir changed while being read; stop what writes to it first", path);
+			}
+			free((*out)[i].rel);
+			*gone = 1;
+			continue;
+		}
+		(*out)[kept++] = (*out)[i];
+	}
+	*n = kept;
 	return fd;
 }
 
@@ -532,12 +603,13 @@ static void *walk_worker(void *arg)
 		int idx = walk_queue[walk_head++];
 		walk_busy++;
 		const char *rel = ents[idx].rel;
+		ino_t ino = ents[idx].st.st_ino;
 		int parent_fd = ents[idx].parent >= 0 ? ents[ents[idx].parent].fd : -1;
 		pthread_mutex_unlock(&walk_lock);
 
 		size_t n = 0;
 		int gone = 0;
-		int fd = read_dir(rel, parent_fd, &found, &n, &gone);
+		int fd = read_dir(rel, ino, parent_fd, &found, &n, &gone);
 
 		pthread_mutex_lock(&walk_lock);
 		for (size_t i = 0; i < n; i++) {
@@ -568,15 +640,12 @@ static void walk(void)
 			setrlimit(RLIMIT_NOFILE, &rl);
 			getrlimit(RLIMIT_NOFILE, &rl);
 		}
-		fd_budget = (long)(rl.rlim_cur > 1 << 20 ? 1 << 20 : rl.rlim_cur) - 64 - 4L * (jobs < 1 ? 1 : jobs);
+		/* At most 32 768 dirs kept open: each pins kernel memory a container could otherwise make
+		 * unbounded with a delta of empty dirs; beyond that, entries are reached a name at a time. */
+		fd_budget = (long)(rl.rlim_cur > 32768 + 1024 ? 32768 + 1024 : rl.rlim_cur) - 1024 - 4L * (jobs < 1 ? 1 : jobs);
 	}
-	proc_fd_usable = access("/proc/self/fd", X_OK) == 0;
 	queue_dir(0);
-	int n = jobs < 1 ? 1 : jobs;
-	pthread_t *t = xmalloc((size_t)n * sizeof *t);
-	for (int i = 0; i < n; i++) pthread_create(&t[i], NULL, walk_worker, NULL);
-	for (int i = 0; i < n; i++) pthread_join(t[i], NULL);
-	free(t);
+	run_workers(jobs < 1 ? 1 : jobs, walk_worker);
 }
 
 /* ---- deciding */
@@ -651,22 +720,26 @@ static int remove_path(const char *path)
 	return nftw(path, rm_one, 64, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) == 0 ? 0 : -1;
 }
 
-/* Gives `dst` exactly the xattrs of `src` (removing any it has that `src` has not). */
+/* Per thread: the names of the source's xattrs, of the destination's, and one value. */
+static __thread char *xnames_, *xdnames_, *xvalue_;
+
+/* Is `name` one of the n bytes of NUL-separated `names`? */
+static int in_list(const char *names, ssize_t n, const char *name)
+{
+	for (ssize_t o = 0; o < n; o += (ssize_t)strlen(names + o) + 1)
+		if (strcmp(names + o, name) == 0) return 1;
+	return 0;
+}
+
+/* Gives `dst` exactly the xattrs of `src` (removing any it has that `src` has not, with remove_extra). */
 static int copy_xattrs(const char *src, const char *dst, int remove_extra)
 {
-	static __thread char *names_, *dnames_, *value_;
-	char *names = thread_buf(&names_, XATTR_LIST_MAX_), *dnames = thread_buf(&dnames_, XATTR_LIST_MAX_), *value = thread_buf(&value_, XATTR_VALUE_MAX);
+	char *names = thread_buf(&xnames_, XATTR_LIST_MAX_), *dnames = thread_buf(&xdnames_, XATTR_LIST_MAX_), *value = thread_buf(&xvalue_, XATTR_VALUE_MAX);
 	ssize_t n = llistxattr(src, names, XATTR_LIST_MAX_);
 	if (n < 0) return errno == ENOTSUP ? 0 : -1;
-	if (remove_extra) {
-		ssize_t dn = llistxattr(dst, dnames, XATTR_LIST_MAX_);
-		for (ssize_t off = 0; dn > 0 && off < dn; off += (ssize_t)strlen(dnames + off) + 1) {
-			int found = 0;
-			for (ssize_t o = 0; o < n; o += (ssize_t)strlen(names + o) + 1)
-				if (strcmp(names + o, dnames + off) == 0) { found = 1; break; }
-			if (!found && lremovexattr(dst, dnames + off) != 0) return -1;
-		}
-	}
+	ssize_t dn = remove_extra ? llistxattr(dst, dnames, XATTR_LIST_MAX_) : 0;
+	for (ssize_t off = 0; dn > 0 && off < dn; off += (ssize_t)strlen(dnames + off) + 1)
+		if (!in_list(names, n, dnames + off) && lremovexattr(dst, dnames + off) != 0) return -1;
 	for (ssize_t off = 0; off < n; off += (ssize_t)strlen(names + off) + 1) {
 		ssize_t v = lgetxattr(src, names + off, value, XATTR_VALUE_MAX);
 		if (v < 0) return -1;
@@ -675,13 +748,16 @@ static int copy_xattrs(const char *src, const char *dst, int remove_extra)
 	return 0;
 }
 
-/* The same for a regular file just created, through its descriptors (no path lookups). */
+/* The same for a regular file just created, through its descriptors (no path lookups). A new file may
+ * have inherited an ACL from a default ACL of its DST dir: whatever it has that `sfd` has not goes. */
 static int copy_xattrs_fd(int sfd, int dfd)
 {
-	static __thread char *names_, *value_;
-	char *names = thread_buf(&names_, XATTR_LIST_MAX_), *value = thread_buf(&value_, XATTR_VALUE_MAX);
+	char *names = thread_buf(&xnames_, XATTR_LIST_MAX_), *dnames = thread_buf(&xdnames_, XATTR_LIST_MAX_), *value = thread_buf(&xvalue_, XATTR_VALUE_MAX);
 	ssize_t n = flistxattr(sfd, names, XATTR_LIST_MAX_);
 	if (n < 0) return errno == ENOTSUP ? 0 : -1;
+	ssize_t dn = flistxattr(dfd, dnames, XATTR_LIST_MAX_);
+	for (ssize_t off = 0; dn > 0 && off < dn; off += (ssize_t)strlen(dnames + off) + 1)
+		if (!in_list(names, n, dnames + off) && fremovexattr(dfd, dnames + off) != 0) return -1;
 	for (ssize_t off = 0; off < n; off += (ssize_t)strlen(names + off) + 1) {
 		ssize_t v = fgetxattr(sfd, names + off, value, XATTR_VALUE_MAX);
 		if (v < 0) return -1;
@@ -776,10 +852,11 @@ static void copy_file(struct ent *e)
 	path_of(src, src_root, e->rel);
 	path_of(dst, dst_root, e->rel);
 	int pfd = ents[e->parent].fd;
-	int sfd = open_in(pfd, e->rel, O_RDONLY | O_NOATIME);
-	if (sfd < 0 && errno == EPERM) sfd = open_in(pfd, e->rel, O_RDONLY);
+	/* O_NONBLOCK: a file the container swapped for a fifo must not block the open (fstat below refuses it). */
+	int sfd = open_in(pfd, e->rel, O_RDONLY | O_NOATIME | O_NONBLOCK | O_NOCTTY);
+	if (sfd < 0 && errno == EPERM) sfd = open_in(pfd, e->rel, O_RDONLY | O_NONBLOCK | O_NOCTTY);
 	if (sfd < 0) {
-		if (tolerant && (errno == ENOENT || errno == ENOTDIR || errno == ELOOP || errno == ENXIO)) { e->action = SKIP; return; }
+		if (tolerant && (gone_errno(errno) || errno == ENXIO)) { e->action = SKIP; return; }
 		fail("cannot open %s: %s", src, strerror(errno));
 		return;
 	}
@@ -794,11 +871,8 @@ static void copy_file(struct ent *e)
 	dfd = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (dfd < 0) { fail("cannot create %s: %s", dst, strerror(errno)); goto out; }
 	if (copy_data(sfd, dfd, now.st_size, now.st_blocks, &cloned) != 0) { fail("cannot copy %s to %s: %s", src, dst, strerror(errno)); goto out; }
-	/* A new file is ours, with our group or (setgid dir) its dir's: chown only where that differs. */
-	const struct stat *dir = &ents[e->parent].st;
-	gid_t gid = dir->st_mode & S_ISGID ? dir->st_gid : getegid();
-	int chown_needed = now.st_uid != geteuid() || now.st_gid != gid;
-	if ((chown_needed && fchown(dfd, now.st_uid, now.st_gid) != 0) || fchmod(dfd, now.st_mode & 07777) != 0 || copy_xattrs_fd(sfd, dfd) != 0) {
+	/* Always chown: which group a new file gets depends on the mount (grpid, NFS), not only on its dir. */
+	if (fchown(dfd, now.st_uid, now.st_gid) != 0 || fchmod(dfd, now.st_mode & 07777) != 0 || copy_xattrs_fd(sfd, dfd) != 0) {
 		fail("cannot set the attributes of %s: %s", dst, strerror(errno));
 		goto out;
 	}
@@ -861,10 +935,7 @@ static void sync_written(void)
 	sync_jobs = xmalloc(nents * sizeof *sync_jobs);
 	for (size_t i = 0; i < nents; i++)
 		if (ents[i].needs_sync && ents[i].action != SKIP) sync_jobs[nsync_jobs++] = (int)i;
-	size_t n = nsync_jobs < 16 ? nsync_jobs : 16;
-	pthread_t t[16];
-	for (size_t i = 0; i < n; i++) pthread_create(&t[i], NULL, sync_worker, NULL);
-	for (size_t i = 0; i < n; i++) pthread_join(t[i], NULL);
+	if (nsync_jobs > 0) run_workers(nsync_jobs < 16 ? (int)nsync_jobs : 16, sync_worker);
 }
 
 /* Removes the names of DST dir `e` that SRC no longer has. */
@@ -913,8 +984,6 @@ static void act(void)
 		if (e->action == KEEP) continue;
 		path_of(src, src_root, e->rel);
 		path_of(dst, dst_root, e->rel);
-		char attrs_of[PATH_MAX];
-		xattr_path(e, attrs_of);
 		struct stat dstat;
 		int exists = lstat(dst, &dstat) == 0;
 		int mark_parent = 1;
@@ -928,8 +997,8 @@ static void act(void)
 				remove_extras(e);
 				mark_parent = 0;
 			}
-			if (set_attrs(attrs_of, dst, &e->st, exists) != 0) {
-				if (tolerant && errno == ENOENT) { e->unclean = 1; continue; }
+			if (set_attrs_of(e, dst, 1) != 0) {
+				if (tolerant && gone_errno(errno)) { e->unclean = 1; continue; }
 				fail("cannot set the attributes of %s: %s", dst, strerror(errno));
 				break;
 			}
@@ -962,8 +1031,8 @@ static void act(void)
 				} else {
 					r = mknod(dst, (e->st.st_mode & S_IFMT) | 0600, e->st.st_rdev);
 				}
-				if (r != 0 || set_attrs(attrs_of, dst, &e->st, 0) != 0 || set_times(dst, &e->st) != 0) {
-					if (tolerant && errno == ENOENT) { e->action = SKIP; continue; }
+				if (r != 0 || set_attrs_of(e, dst, 1) != 0 || set_times(dst, &e->st) != 0) {
+					if (tolerant && gone_errno(errno)) { e->action = SKIP; continue; }
 					fail("cannot create %s: %s", dst, strerror(errno));
 					break;
 				}
@@ -976,11 +1045,7 @@ static void act(void)
 	/* File data, in parallel. */
 	if (!failed && nfile_jobs > 0) {
 		int n = jobs < 1 ? 1 : jobs;
-		if ((size_t)n > nfile_jobs) n = (int)nfile_jobs;
-		pthread_t *t = xmalloc((size_t)n * sizeof *t);
-		for (int i = 0; i < n; i++) pthread_create(&t[i], NULL, file_worker, NULL);
-		for (int i = 0; i < n; i++) pthread_join(t[i], NULL);
-		free(t);
+		run_workers((size_t)n > nfile_jobs ? (int)nfile_jobs : n, file_worker);
 	}
 
 	/* More names of a copied inode. */
@@ -1055,7 +1120,7 @@ static int check_space(void)
 		if (ents[i].action != COPY || !S_ISREG(ents[i].st.st_mode) || ents[i].st.st_size == 0) continue;
 		char probe[PATH_MAX];
 		snprintf(probe, sizeof probe, "%s.prcopy-probe", dst_root);
-		int sfd = open_beneath(ents[i].rel, O_RDONLY);
+		int sfd = open_beneath(ents[i].rel, O_RDONLY | O_NONBLOCK | O_NOCTTY);
 		int pfd = open(probe, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 		if (sfd >= 0 && pfd >= 0 && ioctl(pfd, FICLONE, sfd) == 0) reflinks = 1;
 		if (pfd >= 0) { close(pfd); unlink(probe); }
@@ -1134,6 +1199,10 @@ int main(int argc, char **argv)
 	struct stat root;
 	if (lstat(src_root, &root) != 0 || !S_ISDIR(root.st_mode)) {
 		fprintf(stderr, "prcopy: %s is not a directory\n", src_root);
+		return 1;
+	}
+	if (access("/proc/self/fd", X_OK) != 0) {
+		fprintf(stderr, "prcopy: /proc is not mounted: it reads attributes through /proc/self/fd (never through a path a container could redirect)\n");
 		return 1;
 	}
 	src_dev = root.st_dev;

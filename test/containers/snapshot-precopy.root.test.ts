@@ -4,7 +4,7 @@ import { execa } from "execa";
 import { describe, expect, it } from "vitest";
 import { listSnapshots, precopyDelta, pruneSnapshots, restoreDelta, snapshotDelta, snapshotTree } from "../../src/containers/snapshot.js";
 import { waitUntilStopped } from "../helpers/process-state.js";
-import { buildOverlayDelta, compareTrees, fixtureContainers, getXattr, modifyHeavily, patternBytes, setXattr } from "../helpers/tree-compare.js";
+import { buildOverlayDelta, compareTrees, fixtureContainers, getXattr, makeSwapBait, modifyHeavily, patternBytes, setXattr } from "../helpers/tree-compare.js";
 
 /** Sets the mtime of `path` itself back to `ns` (to the nanosecond), as a tool that preserves times would. */
 async function setMtimeNs(path: string, ns: bigint): Promise<void> {
@@ -179,10 +179,7 @@ describe("pre-copy, then catch-up (real filesystem, root)", () => {
     const dir = join(fixture.root(), "swap-xattr");
     const delta = join(dir, "delta0");
     const outside = join(dir, "outside");
-    await mkdir(join(delta, "d/sub"), { recursive: true });
-    await mkdir(join(outside, "sub"), { recursive: true });
-    await setXattr(join(delta, "d/sub"), "user.whose", "the container's");
-    await setXattr(join(outside, "sub"), "user.whose", "SECRET");
+    await makeSwapBait(delta, outside);
     await symlink("target", join(delta, "d/link"));
     await symlink("target", join(outside, "link"));
     await setXattr(join(outside, "sub"), "trusted.overlay.opaque", "y");

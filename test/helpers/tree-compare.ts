@@ -345,3 +345,14 @@ export function fixtureContainers(prefix: string): { root: () => string; contain
   };
   return { root: () => root, container };
 }
+
+/**
+ * For tests of a container swapping a dir of its delta for a symlink: `<delta>/d/sub` with the xattr
+ * user.whose = "the container's", and `<outside>/sub` (what the symlink will name) with user.whose = "SECRET".
+ */
+export async function makeSwapBait(delta: string, outside: string): Promise<void> {
+  await mkdir(join(delta, "d/sub"), { recursive: true });
+  await mkdir(join(outside, "sub"), { recursive: true });
+  await setXattr(join(delta, "d/sub"), "user.whose", "the container's");
+  await setXattr(join(outside, "sub"), "user.whose", "SECRET");
+}
