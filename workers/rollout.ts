@@ -26,6 +26,8 @@ import { enqueueNotice } from "../src/queue/jobs/notify.js";
 import { parseJob } from "../src/queue/jobs/parse-job.js";
 import { RolloutJob } from "../src/queue/jobs/rollout.js";
 import { versionsOf } from "../src/fleet/fleet-rollout.js";
+import { isRedisError } from "../src/queue/redis-errors.js";
+import { RedisHold } from "../src/rollout/redis-hold.js";
 
 /** Snapshots of a container live beside its delta (same filesystem: cheap copies, atomic renames). */
 export function snapshotsDirOf(lxcPath: string, container: string): string {
@@ -45,14 +47,35 @@ export async function handleRollout(job: Job, ctx: WorkerContext, token?: string
   }
   const journal = new RolloutJournal(config.journalDir, config.hostId, rolloutId);
   try {
-    // Redis may have lost the event (a failover that dropped the last writes, a Redis that came back
-    // empty): the journal of a planned rollout holds it.
-    const event = (await ctx.events.getEvent(eventId)) ?? eventOfJournal(journal.entries())?.event;
-    if (event === undefined) throw new UnrecoverableError(`rollout ${rolloutId}: event ${eventId} is not in Redis any more`);
-    await journalPendingControls(ctx.redis, config, journal);
-    return await runJob(job, ctx, { rolloutId, eventId, event, log, journal }, token, signal);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        // Redis may have lost the event (a failover that dropped the last writes, a Redis that came back
+        // empty): the journal of a planned rollout holds it.
+        const event = (await ctx.events.getEvent(eventId)) ?? eventOfJournal(journal.entries())?.event;
+        if (event === undefined) throw new UnrecoverableError(`rollout ${rolloutId}: event ${eventId} is not in Redis any more`);
+        await journalPendingControls(ctx.redis, config, journal);
+        return await runJob(job, ctx, { rolloutId, eventId, event, log, journal }, token, signal);
+      } catch (err) {
+        // A Redis error is no verdict on the rollout: failing the job for good would leave it unfinished
+        // for ever (nothing queues a failed job again). No container is mid-restart here (the runner lets
+        // every started one finish first); run it again from its journal once Redis answers.
+        const released = () => signal?.aborted === true;
+        if (!isRedisError(err) || released()) throw err;
+        const waitMs = Math.min(10_000, 500 * 2 ** Math.min(attempt, 5));
+        log.warn({ err: (err as Error).message, retryInMs: waitMs }, "a Redis error stopped the rollout between two containers; it goes on from its journal once Redis answers");
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, waitMs);
+          signal?.addEventListener("abort", () => (clearTimeout(timer), resolve()), { once: true });
+        });
+        if (released()) throw err;
+      }
+    }
   } finally {
-    await releaseJournal(ctx.redis, config, rolloutId, lock, journal);
+    // Controls that Redis could not hand over now are journaled by the journal's next writer.
+    await releaseJournal(ctx.redis, config, rolloutId, lock, journal).catch((err: unknown) => {
+      if (!isRedisError(err)) throw err;
+      log.warn({ err: (err as Error).message }, "could not journal the operators' pending controls: Redis did not answer; the journal's next writer will");
+    });
   }
 }
 
@@ -114,7 +137,15 @@ async function runJob(job: Job, ctx: WorkerContext, scope: JobScope, token?: str
   const combined = { packages: combinePackages([event, ...(merged ?? []).map((m) => m.event)]) };
   const packages = changedPackages(combined, config);
   const state: RolloutState = { id: rolloutId, eventId, createdAt: event.time, updatedAt: new Date().toISOString(), status: "planned", packages };
-  await ctx.rollouts.save(state);
+  // Redis holds the live state, not the record: a command it refuses or cannot answer holds the rollout
+  // before its next container (never in the middle of one) until it answers; the hold is journaled.
+  let batch = 0;
+  const hold = new RedisHold({
+    log,
+    ...(signal !== undefined ? { signal } : {}),
+    onHold: (reason) => journal.append("rollout.waiting", { status: "waiting", reason, batch }),
+  });
+  await hold.run("the rollout's state", () => ctx.rollouts.save(state));
   const deps: Omit<RestartDeps, "journal" | "policy"> = {
     driver: ctx.driver,
     stopTimeoutSec: config.lxc.stopTimeoutSec,
@@ -145,7 +176,7 @@ async function runJob(job: Job, ctx: WorkerContext, scope: JobScope, token?: str
   };
   const controls = controlGate({ redis: ctx.redis, config, rolloutId, windows, approveAfter: config.rollout.approveAfter, onControls, ...(signal !== undefined ? { signal } : {}) });
   const fleet = ctx.fleet?.rollout(rolloutId, versionsOf(combined, packages), journal);
-  const gate = fleet?.gate(controls, signal) ?? controls;
+  const gate = hold.gate(fleet?.gate(controls, signal) ?? controls);
   let result: RolloutProgress;
   try {
     result = await runRollout({
@@ -158,9 +189,16 @@ async function runJob(job: Job, ctx: WorkerContext, scope: JobScope, token?: str
       ...resumeOptions(before),
       onNotice: (n) => enqueueNotice(ctx.queues, config, n, log),
       onProgress: async (p) => {
-        await job.updateProgress({ batch: p.batch, batches: p.batches, done: p.done, total: p.total, failures: p.failures });
-        await ctx.rollouts.save({ ...state, ...p, updatedAt: new Date().toISOString() });
-        await fleet?.progress(p);
+        batch = p.batch;
+        // The job's own progress only feeds bull-board: one Redis refuses (a job it lost) holds nothing.
+        await job.updateProgress({ batch: p.batch, batches: p.batches, done: p.done, total: p.total, failures: p.failures }).catch((err: unknown) => {
+          if (!isRedisError(err)) throw err;
+          log.debug({ err: (err as Error).message }, "job progress not recorded");
+        });
+        await hold.run("the rollout's progress", async () => {
+          await ctx.rollouts.save({ ...state, ...p, updatedAt: new Date().toISOString() });
+          await fleet?.progress(p);
+        });
       },
     });
   } catch (err) {
@@ -176,7 +214,7 @@ async function runJob(job: Job, ctx: WorkerContext, scope: JobScope, token?: str
     throw new DelayedError();
   }
   windows.close();
-  await fleet?.finished(result);
+  if (fleet !== undefined) await hold.run("the rollout's end in the fleet", () => fleet.finished(result));
   journal.close();
   // Old snapshots go once the rollout is over, off the restart path (`snapshots.keep` per container).
   for (const o of result.outcomes) {
