@@ -1,31 +1,40 @@
+import { readdirSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EXIT } from "../../src/cli/exit-codes.js";
+import { EventStore } from "../../src/intake/event-store.js";
+import { parseSpoolRecord } from "../../src/intake/spool-record.js";
 import { connectRedis } from "../../src/queue/connection.js";
 import { RolloutStore } from "../../src/rollout/rollout-store.js";
 import { patchroll } from "../cli/run-cli.js";
 import { StatusJson } from "../cli/schemas.js";
 import { freePort } from "../helpers/redis-server.js";
 import { rolloutHarness, type RolloutHarness } from "../helpers/rollout-harness.js";
-import { startSentinelGroup, until, type SentinelGroup } from "../helpers/redis-topology.js";
+import { redisCommand, startSentinelGroup, until, type SentinelGroup } from "../helpers/redis-topology.js";
 import { takenRecordIds, type WrittenRecord, writeSpoolRecord } from "../helpers/spool.js";
 import { expectCleanRollout } from "./rollout-assertions.js";
 
 /**
  * Redis Sentinel for real: a master, a replica and three sentinels on loopback, a rollout of three real
- * overlay containers, and the master killed with SIGKILL while the second container restarts. The replica
- * is promoted, the rollout finishes on it, and the CLI (a fresh connection, and the built binary) and the
- * dashboard (the daemon's connection from before the failover) read and write the new master.
+ * overlay containers, and the master killed with SIGKILL while the canary restarts. Before the rollout the
+ * replica is cut off from the master (as by a network partition, within what Sentinel still promotes), so
+ * the failover loses real writes: the rollout's event, job and live state, and an apt run's record. The
+ * replica is promoted; the rollout is put back from its journal and completes once; the record, which
+ * stayed in the spool while no replica had it, reaches the new master; and the CLI (a fresh connection,
+ * and the built binary) and the dashboard (the daemon's connection from before the failover) read and
+ * write the new master.
  */
 describe("Sentinel failover in the middle of a rollout (real LXC, real redis-server and sentinels)", { timeout: 120_000 }, () => {
   let group: SentinelGroup;
   let h: RolloutHarness;
+  const PASSWORD = "s3cret-test";
 
   beforeAll(async () => {
-    group = await startSentinelGroup({ password: "s3cret-test" });
+    group = await startSentinelGroup({ password: PASSWORD });
     h = await rolloutHarness("sentinel", [{}, {}, {}], {
-      redis: { sentinel: { name: group.name, sentinels: group.sentinels }, password: "s3cret-test" },
+      redis: { sentinel: { name: group.name, sentinels: group.sentinels }, password: PASSWORD },
       http: { port: await freePort() },
-      rollout: { batches: [1, "100%"], maxParallel: 1 },
+      // The bake after the canary keeps the rollout unfinished while the daemon compares Redis with the journal.
+      rollout: { batches: [1, "100%"], maxParallel: 1, bakeMs: 2000 },
       queue: { lockDurationMs: 5000, stalledIntervalMs: 2000 },
     });
   });
@@ -34,21 +43,33 @@ describe("Sentinel failover in the middle of a rollout (real LXC, real redis-ser
     await group?.stop();
   });
 
-  it("the master dies with SIGKILL mid-rollout: the replica takes over and the rollout completes once, every container patched", async () => {
+  it("the master dies with SIGKILL mid-rollout, losing writes: the replica takes over, the rollout is put back from its journal and completes once, no record lost", async () => {
     const before = await group.masterPort();
     let killedAt = 0;
-    let record: WrittenRecord | undefined;
-    const second = h.containers[1]!.name;
+    let atKill: WrittenRecord | undefined;
+    const canary = h.containers[0]!.name;
     await h.startDaemon({
       checkpoint: (container, step) => {
-        if (container === second && step === "stop" && killedAt === 0) {
+        if (container === canary && step === "stop" && killedAt === 0) {
           killedAt = Date.now();
           // An apt run's record lands in the spool as the master dies: it must reach the new master.
-          record = writeSpoolRecord(h.env.config.spoolDir);
+          atKill = writeSpoolRecord(h.env.config.spoolDir);
           group.master.kill("SIGKILL");
         }
       },
     });
+    // The replica falls behind for good: it can no longer authenticate to its master, which drops its link.
+    await redisCommand({ port: group.replica.port, password: PASSWORD }, "CONFIG", "SET", "masterauth", "not-the-password");
+    await redisCommand({ port: group.master.port, password: PASSWORD }, "CLIENT", "KILL", "TYPE", "replica");
+    await until("the replica cut off", async () => (/master_link_status:down/.test(String(await redisCommand({ port: group.replica.port, password: PASSWORD }, "INFO", "replication"))) ? true : undefined));
+    // An apt run's record taken by the master alone: it must not leave the spool before a replica has it.
+    const behind = writeSpoolRecord(h.env.config.spoolDir);
+    const behindId = parseSpoolRecord(behind.text, behind.name, behind.timeNs);
+    const events = new EventStore(h.redis, h.env.config);
+    await until("the record in the master", async () => ((await events.records(behindId.runKey)).some((r) => r.id === behindId.id) ? true : undefined));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(readdirSync(h.env.config.spoolDir), "a record only the master has stays in the spool").toContain(behind.name);
+
     const id = await h.trigger();
     const done = await h.waitFor(id, ["completed", "halted", "aborted"], 90_000);
     expect(killedAt).toBeGreaterThan(0);
@@ -56,8 +77,15 @@ describe("Sentinel failover in the middle of a rollout (real LXC, real redis-ser
     expect(before).toBe(group.master.port);
     expect(done.status).toBe("completed");
     await expectCleanRollout(h, id);
-    const taken = await takenRecordIds(h, record!);
-    expect(taken.held).toEqual([taken.expected]);
+    // The new master never had the rollout's job: the daemon queued it again from the journal, and that
+    // run found the rollout's end there (nothing restarted twice, see above).
+    await until("the rollout's job, queued again from the journal, completed", async () => {
+      const job = await h.queues.rollouts.getJob(id);
+      return job !== undefined && job.timestamp > killedAt && (await job.getState()) === "completed" ? true : undefined;
+    });
+    // Both records (of one apt run, as the helper writes them) are in the new master, each once.
+    const taken = [await takenRecordIds(h, behind), await takenRecordIds(h, atKill!)];
+    expect(taken[0]!.held.sort()).toEqual(taken.map((t) => t.expected).sort());
 
     // A fresh CLI connection asks the sentinels and lands on the new master.
     const cli = await connectRedis(h.env.config, "client");
