@@ -1,12 +1,17 @@
-import { readdirSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EXIT } from "../../src/cli/exit-codes.js";
+import { buildDemoPackage, demoLibraryPath, dpkgArchitecture } from "../../src/demo/package-fixture.js";
+import { scanHost } from "../../src/detect/scan.js";
 import { EventStore } from "../../src/intake/event-store.js";
 import { parseSpoolRecord } from "../../src/intake/spool-record.js";
 import { connectRedis } from "../../src/queue/connection.js";
+import { startManualRollout } from "../../src/rollout/manual-rollout.js";
 import { RolloutStore } from "../../src/rollout/rollout-store.js";
 import { patchroll } from "../cli/run-cli.js";
 import { StatusJson } from "../cli/schemas.js";
+import { runDpkg } from "../helpers/dpkg-lock.js";
 import { freePort } from "../helpers/redis-server.js";
 import { rolloutHarness, type RolloutHarness } from "../helpers/rollout-harness.js";
 import { redisCommand, startSentinelGroup, until, type SentinelGroup } from "../helpers/redis-topology.js";
@@ -15,7 +20,7 @@ import { expectCleanRollout } from "./rollout-assertions.js";
 
 /**
  * Redis Sentinel for real: a master, a replica and three sentinels on loopback, a rollout of three real
- * overlay containers, and the master killed with SIGKILL while the canary restarts. Before the rollout the
+ * overlay containers that run a real library dpkg has just upgraded, and the master killed with SIGKILL while the canary restarts. Before the rollout the
  * replica is cut off from the master (as by a network partition, within what Sentinel still promotes), so
  * the failover loses real writes: the rollout's event, job and live state, and an apt run's record. The
  * replica is promoted; the rollout is put back from its journal and completes once; the record, which
@@ -28,20 +33,36 @@ describe("Sentinel failover in the middle of a rollout (real LXC, real redis-ser
   let h: RolloutHarness;
   const PASSWORD = "s3cret-test";
 
+  // A real library every service loads, upgraded by dpkg before the rollout: the containers really run the
+  // old file, and "patched" afterwards is the scan's verdict on the new one.
+  const lib = `prt-slib-${randomBytes(3).toString("hex")}`;
+  let work = "";
+
   beforeAll(async () => {
+    work = mkdtempSync("/var/tmp/patchroll-test-debs-");
+    const [v10, v11] = [await buildDemoPackage({ dir: work, name: lib, version: "1.0" }), await buildDemoPackage({ dir: work, name: lib, version: "1.1" })];
+    await runDpkg(["-i", v10]);
     group = await startSentinelGroup({ password: PASSWORD });
-    h = await rolloutHarness("sentinel", [{}, {}, {}], {
+    const preload = { env: { LD_PRELOAD: demoLibraryPath(lib) } };
+    h = await rolloutHarness("sentinel", [preload, preload, preload], {
       redis: { sentinel: { name: group.name, sentinels: group.sentinels }, password: PASSWORD },
       http: { port: await freePort() },
       // The bake after the canary keeps the rollout unfinished while the daemon compares Redis with the journal.
       rollout: { batches: [1, "100%"], maxParallel: 1, bakeMs: 2000 },
       queue: { lockDurationMs: 5000, stalledIntervalMs: 2000 },
     });
+    await runDpkg(["-i", v11]);
   });
   afterAll(async () => {
-    await h?.cleanup();
-    await group?.stop();
+    try {
+      await h?.cleanup();
+      await group?.stop();
+      await runDpkg(["--purge", lib]);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
   });
+  const verdicts = async () => Object.fromEntries((await scanHost({ lxcPath: h.bed.lxcPath, hostRoot: h.bed.hostRoot, driver: h.bed.driver }, { packages: [lib] })).map(({ info, scan }) => [info.name, scan.verdict]));
 
   it("the master dies with SIGKILL mid-rollout, losing writes: the replica takes over, the rollout is put back from its journal and completes once, no record lost", async () => {
     const before = await group.masterPort();
@@ -70,13 +91,16 @@ describe("Sentinel failover in the middle of a rollout (real LXC, real redis-ser
     await new Promise((r) => setTimeout(r, 300));
     expect(readdirSync(h.env.config.spoolDir), "a record only the master has stays in the spool").toContain(behind.name);
 
-    const id = await h.trigger();
+    expect(Object.values(await verdicts())).toEqual(["stale", "stale", "stale"]);
+    const change = { name: lib, arch: await dpkgArchitecture(), from: "1.0", to: "1.1", action: "upgrade" as const };
+    const { rolloutId: id } = await startManualRollout(h.redis, h.queues, h.env.config, [change]);
     const done = await h.waitFor(id, ["completed", "halted", "aborted"], 90_000);
     expect(killedAt).toBeGreaterThan(0);
     expect(await group.masterPort()).toBe(group.replica.port);
     expect(before).toBe(group.master.port);
     expect(done.status).toBe("completed");
     await expectCleanRollout(h, id);
+    expect(await verdicts()).toEqual(Object.fromEntries(h.containers.map((c) => [c.name, "patched"])));
     // The new master never had the rollout's job: the daemon queued it again from the journal, and that
     // run found the rollout's end there (nothing restarted twice, see above).
     await until("the rollout's job, queued again from the journal, completed", async () => {
