@@ -42,7 +42,7 @@ export async function handleRollout(job: Job, ctx: WorkerContext, token?: string
   const lock = await lockJournal(journalFile(config, rolloutId), `rollout job ${job.id ?? rolloutId}`, 10_000);
   if (lock === undefined) {
     log.warn({ lock: lockPathOf(journalFile(config, rolloutId)) }, "the rollout's journal is held by another process; trying again in a second");
-    await job.moveToDelayed(Date.now() + 1000, token);
+    await handBack(job, token, log);
     throw new DelayedError();
   }
   const journal = new RolloutJournal(config.journalDir, config.hostId, rolloutId);
@@ -210,7 +210,7 @@ async function runJob(job: Job, ctx: WorkerContext, scope: JobScope, token?: str
     }
     journal.close();
     if (!(err instanceof RolloutReleased)) throw err;
-    await job.moveToDelayed(Date.now() + 1000, token);
+    await handBack(job, token, log);
     throw new DelayedError();
   }
   windows.close();
@@ -222,4 +222,16 @@ async function runJob(job: Job, ctx: WorkerContext, scope: JobScope, token?: str
   }
   log.info({ status: result.status, failures: result.failures, haltReason: result.haltReason }, "rollout finished");
   return result;
+}
+
+/**
+ * Puts the job back in the queue for a second from now. When Redis does not take that, the job stays
+ * active: its lock lapses and the next worker takes it up from the journal. Failing it instead would end
+ * the rollout for good (nothing queues a failed job again).
+ */
+async function handBack(job: Job, token: string | undefined, log: Logger): Promise<void> {
+  await job.moveToDelayed(Date.now() + 1000, token).catch((err: unknown) => {
+    if (!isRedisError(err)) throw err;
+    log.warn({ err: (err as Error).message }, "could not hand the rollout's job back now (Redis did not take it): its lock lapses and the next worker takes it up from the journal");
+  });
 }
