@@ -140,10 +140,12 @@ async function runJob(job: Job, ctx: WorkerContext, scope: JobScope, token?: str
   // Redis holds the live state, not the record: a command it refuses or cannot answer holds the rollout
   // before its next container (never in the middle of one) until it answers; the hold is journaled.
   let batch = 0;
+  // Once the rollout's end is journaled, only Redis' copy is behind: a hold then is no news for the journal.
+  let ended = false;
   const hold = new RedisHold({
     log,
     ...(signal !== undefined ? { signal } : {}),
-    onHold: (reason) => journal.append("rollout.waiting", { status: "waiting", reason, batch }),
+    onHold: (reason) => void (ended ? undefined : journal.append("rollout.waiting", { status: "waiting", reason, batch })),
   });
   await hold.run("the rollout's state", () => ctx.rollouts.save(state));
   const deps: Omit<RestartDeps, "journal" | "policy"> = {
@@ -190,6 +192,7 @@ async function runJob(job: Job, ctx: WorkerContext, scope: JobScope, token?: str
       onNotice: (n) => enqueueNotice(ctx.queues, config, n, log),
       onProgress: async (p) => {
         batch = p.batch;
+        ended = p.status === "completed" || p.status === "halted" || p.status === "aborted";
         // The job's own progress only feeds bull-board: one Redis refuses (a job it lost) holds nothing.
         await job.updateProgress({ batch: p.batch, batches: p.batches, done: p.done, total: p.total, failures: p.failures }).catch((err: unknown) => {
           if (!isRedisError(err)) throw err;
@@ -206,7 +209,7 @@ async function runJob(job: Job, ctx: WorkerContext, scope: JobScope, token?: str
     await fleet?.end();
     if (err instanceof RolloutReleased) {
       // The daemon is stopping: hand the rollout back; the next worker resumes it from the journal.
-      journal.append("rollout.released", { reason: err.message });
+      if (journalState(journal.entries()).ended === undefined) journal.append("rollout.released", { reason: err.message });
     }
     journal.close();
     if (!(err instanceof RolloutReleased)) throw err;
