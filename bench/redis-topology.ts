@@ -2,7 +2,7 @@
  * Real Redis topologies on loopback for tests and benchmarks: a master, a replica and three sentinels; a
  * cluster; a standalone server to freeze, kill and restart. Every process is a child of this process.
  */
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
@@ -77,6 +77,44 @@ function dataNodeArgs(port: number, dir: string, password: string | undefined): 
   ];
 }
 
+/**
+ * TLS for every server of a topology: each speaks only TLS (no plain port), to clients, to its replicas, to
+ * the sentinels and on the cluster bus, with one CA.
+ */
+export interface TopologyTls {
+  /** The servers' certificate and key; they present it to each other too (replication, sentinels, bus). */
+  cert: string;
+  key: string;
+  ca: string;
+  /** Servers ask clients for a certificate signed by `ca` (`tls-auth-clients yes`). */
+  authClients: boolean;
+  /** The certificate the test's own admin connections present. */
+  client: { cert: string; key: string };
+}
+
+/** Server directives for TLS only on `port` (as `--name value` arguments, or config-file lines). */
+function tlsDirectives(port: number, tls: TopologyTls, cluster: boolean): [string, string][] {
+  return [
+    ["port", "0"], ["tls-port", String(port)],
+    ["tls-cert-file", tls.cert], ["tls-key-file", tls.key], ["tls-ca-cert-file", tls.ca],
+    ["tls-auth-clients", tls.authClients ? "yes" : "no"],
+    // Outgoing links (a replica to its master, a sentinel to the servers and the other sentinels) in TLS too.
+    ["tls-replication", "yes"],
+    ...(cluster ? ([["tls-cluster", "yes"]] as [string, string][]) : []),
+  ];
+}
+
+const asArgs = (directives: [string, string][]) => directives.flatMap(([k, v]) => [`--${k}`, v]);
+
+/**
+ * Connection options for the test's own admin commands over TLS: the CA and the client certificate, the
+ * name `localhost` checked (every test certificate holds it, while some hold no IP address).
+ */
+export function adminTls(tls: TopologyTls | undefined): RedisOptions {
+  if (tls === undefined) return {};
+  return { tls: { ca: readFileSync(tls.ca), cert: readFileSync(tls.client.cert), key: readFileSync(tls.client.key), servername: "localhost" } };
+}
+
 export interface SentinelGroup {
   name: string;
   /** `host:port` of each sentinel, as `redis.sentinel.sentinels` takes them. */
@@ -93,7 +131,7 @@ export interface SentinelGroup {
  * once every sentinel knows the replica and the two other sentinels: before that a failover cannot happen.
  * With `password`, the data nodes require it and the sentinels use it (`sentinel auth-pass`).
  */
-export async function startSentinelGroup(opts: { password?: string } = {}): Promise<SentinelGroup> {
+export async function startSentinelGroup(opts: { password?: string; tls?: TopologyTls } = {}): Promise<SentinelGroup> {
   const dir = mkdtempSync(join(tmpdir(), "patchroll-test-sentinel-"));
   chmodSync(dir, 0o700);
   const name = "prmaster";
@@ -104,14 +142,16 @@ export async function startSentinelGroup(opts: { password?: string } = {}): Prom
   };
   try {
     const [mPort, rPort] = [await freePort(), await freePort()];
-    const auth = opts.password !== undefined ? { password: opts.password } : {};
+    const viaTls = adminTls(opts.tls);
+    const auth = { ...viaTls, ...(opts.password !== undefined ? { password: opts.password } : {}) };
+    const tlsArgs = (port: number) => (opts.tls !== undefined ? asArgs(tlsDirectives(port, opts.tls, false)) : []);
     const mDir = join(dir, "master");
     const rDir = join(dir, "replica");
     for (const d of [mDir, rDir]) mkdirSync(d, { mode: 0o700 });
-    const master = startRedisProcess(dataNodeArgs(mPort, mDir, opts.password), mPort);
+    const master = startRedisProcess([...dataNodeArgs(mPort, mDir, opts.password), ...tlsArgs(mPort)], mPort);
     procs.push(master);
     await until("the master", async () => ((await redisCommand({ port: mPort, ...auth }, "PING")) === "PONG" ? true : undefined));
-    const replica = startRedisProcess([...dataNodeArgs(rPort, rDir, opts.password), "--replicaof", "127.0.0.1", String(mPort)], rPort);
+    const replica = startRedisProcess([...dataNodeArgs(rPort, rDir, opts.password), ...tlsArgs(rPort), "--replicaof", "127.0.0.1", String(mPort)], rPort);
     procs.push(replica);
     await until("the replica in sync", async () => {
       const info = String(await redisCommand({ port: rPort, ...auth }, "INFO", "replication"));
@@ -123,6 +163,7 @@ export async function startSentinelGroup(opts: { password?: string } = {}): Prom
       const file = join(dir, `sentinel-${i}.conf`);
       const lines = [
         `port ${port}`, "bind 127.0.0.1", `dir "${dir}"`,
+        ...(opts.tls !== undefined ? tlsDirectives(port, opts.tls, false).map(([k, v]) => `${k} ${v}`) : []),
         `sentinel monitor ${name} 127.0.0.1 ${mPort} 2`,
         `sentinel down-after-milliseconds ${name} 1000`,
         `sentinel failover-timeout ${name} 5000`,
@@ -137,7 +178,7 @@ export async function startSentinelGroup(opts: { password?: string } = {}): Prom
     for (const s of sentinels) {
       const port = Number(s.split(":")[1]);
       await until(`sentinel ${s} ready for a failover`, async () => {
-        const reply = (await redisCommand({ port }, "SENTINEL", "MASTER", name)) as string[];
+        const reply = (await redisCommand({ port, ...viaTls }, "SENTINEL", "MASTER", name)) as string[];
         const field = (k: string) => Number(reply[reply.indexOf(k) + 1]);
         return field("num-slaves") >= 1 && field("num-other-sentinels") >= 2 ? true : undefined;
       }, 30_000);
@@ -145,7 +186,7 @@ export async function startSentinelGroup(opts: { password?: string } = {}): Prom
     const masterPort = async () => {
       for (const s of sentinels) {
         try {
-          const reply = (await redisCommand({ port: Number(s.split(":")[1]) }, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", name)) as string[];
+          const reply = (await redisCommand({ port: Number(s.split(":")[1]), ...viaTls }, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", name)) as string[];
           return Number(reply[1]);
         } catch {
           // the next sentinel
@@ -238,7 +279,13 @@ export interface TestCluster {
  * 1000 ms, so a dead master's replica takes over within seconds). `adminPassword` protects the default
  * user; `user` is an ACL user for patchroll, allowed only keys of the `{patchroll:` hash tags.
  */
-export async function startCluster(opts: { adminPassword: string; user: { name: string; password: string } }): Promise<TestCluster> {
+export async function startCluster(opts: {
+  adminPassword: string;
+  user: { name: string; password: string };
+  tls?: TopologyTls;
+  /** Nodes announce this name instead of their address (`cluster-announce-hostname`), as a TLS cluster whose certificates name hosts does. */
+  announceHostname?: string;
+}): Promise<TestCluster> {
   const root = mkdtempSync(join(tmpdir(), "patchroll-test-cluster-"));
   chmodSync(root, 0o700);
   const procs: RedisProcess[] = [];
@@ -246,7 +293,7 @@ export async function startCluster(opts: { adminPassword: string; user: { name: 
     await stopRedisProcesses(procs);
     rmSync(root, { recursive: true, force: true });
   };
-  const admin = { password: opts.adminPassword };
+  const admin = { password: opts.adminPassword, ...adminTls(opts.tls) };
   try {
     for (let i = 0; i < 6; i++) {
       const port = await freePort();
@@ -260,11 +307,16 @@ export async function startCluster(opts: { adminPassword: string; user: { name: 
         "--cluster-replica-validity-factor", "0",
         // One argument per word: redis-server quotes an argument with spaces as one value.
         "--user", opts.user.name, "on", `>${opts.user.password}`, "~{patchroll:*", "&*", "+@all",
+        ...(opts.tls !== undefined ? asArgs(tlsDirectives(port, opts.tls, true)) : []),
+        // Clients then connect by that name, which may resolve to ::1 as well as 127.0.0.1.
+        ...(opts.announceHostname !== undefined ? ["--cluster-announce-hostname", opts.announceHostname, "--cluster-preferred-endpoint-type", "hostname", "--bind", "127.0.0.1", "-::1"] : []),
       ], port));
     }
     for (const p of procs) await until(`cluster node ${p.port}`, async () => ((await redisCommand({ port: p.port, ...admin }, "PING")) === "PONG" ? true : undefined));
-    const nodes = procs.map((p) => `127.0.0.1:${p.port}`);
-    await execa("redis-cli", ["--cluster", "create", ...nodes, "--cluster-replicas", "1", "--cluster-yes"], { env: { REDISCLI_AUTH: opts.adminPassword }, timeout: 60_000 });
+    const addresses = procs.map((p) => `127.0.0.1:${p.port}`);
+    const nodes = procs.map((p) => `${opts.announceHostname ?? "127.0.0.1"}:${p.port}`);
+    const cliTls = opts.tls !== undefined ? ["--tls", "--cacert", opts.tls.ca, "--cert", opts.tls.client.cert, "--key", opts.tls.client.key] : [];
+    await execa("redis-cli", [...cliTls, "--cluster", "create", ...addresses, "--cluster-replicas", "1", "--cluster-yes"], { env: { REDISCLI_AUTH: opts.adminPassword }, timeout: 60_000 });
     const waitOk = async () => {
       await until("cluster_state:ok on every live node", async () => {
         for (const p of procs) {

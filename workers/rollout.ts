@@ -26,6 +26,8 @@ import { enqueueNotice } from "../src/queue/jobs/notify.js";
 import { parseJob } from "../src/queue/jobs/parse-job.js";
 import { RolloutJob } from "../src/queue/jobs/rollout.js";
 import { versionsOf } from "../src/fleet/fleet-rollout.js";
+import { isRedisError } from "../src/queue/redis-errors.js";
+import { RedisHold } from "../src/rollout/redis-hold.js";
 
 /** Snapshots of a container live beside its delta (same filesystem: cheap copies, atomic renames). */
 export function snapshotsDirOf(lxcPath: string, container: string): string {
@@ -40,19 +42,40 @@ export async function handleRollout(job: Job, ctx: WorkerContext, token?: string
   const lock = await lockJournal(journalFile(config, rolloutId), `rollout job ${job.id ?? rolloutId}`, 10_000);
   if (lock === undefined) {
     log.warn({ lock: lockPathOf(journalFile(config, rolloutId)) }, "the rollout's journal is held by another process; trying again in a second");
-    await job.moveToDelayed(Date.now() + 1000, token);
+    await handBack(job, token, log);
     throw new DelayedError();
   }
   const journal = new RolloutJournal(config.journalDir, config.hostId, rolloutId);
   try {
-    // Redis may have lost the event (a failover that dropped the last writes, a Redis that came back
-    // empty): the journal of a planned rollout holds it.
-    const event = (await ctx.events.getEvent(eventId)) ?? eventOfJournal(journal.entries())?.event;
-    if (event === undefined) throw new UnrecoverableError(`rollout ${rolloutId}: event ${eventId} is not in Redis any more`);
-    await journalPendingControls(ctx.redis, config, journal);
-    return await runJob(job, ctx, { rolloutId, eventId, event, log, journal }, token, signal);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        // Redis may have lost the event (a failover that dropped the last writes, a Redis that came back
+        // empty): the journal of a planned rollout holds it.
+        const event = (await ctx.events.getEvent(eventId)) ?? eventOfJournal(journal.entries())?.event;
+        if (event === undefined) throw new UnrecoverableError(`rollout ${rolloutId}: event ${eventId} is not in Redis any more`);
+        await journalPendingControls(ctx.redis, config, journal);
+        return await runJob(job, ctx, { rolloutId, eventId, event, log, journal }, token, signal);
+      } catch (err) {
+        // A Redis error is no verdict on the rollout: failing the job for good would leave it unfinished
+        // for ever (nothing queues a failed job again). No container is mid-restart here (the runner lets
+        // every started one finish first); run it again from its journal once Redis answers.
+        const released = () => signal?.aborted === true;
+        if (!isRedisError(err) || released()) throw err;
+        const waitMs = Math.min(10_000, 500 * 2 ** Math.min(attempt, 5));
+        log.warn({ err: (err as Error).message, retryInMs: waitMs }, "a Redis error stopped the rollout between two containers; it goes on from its journal once Redis answers");
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, waitMs);
+          signal?.addEventListener("abort", () => (clearTimeout(timer), resolve()), { once: true });
+        });
+        if (released()) throw err;
+      }
+    }
   } finally {
-    await releaseJournal(ctx.redis, config, rolloutId, lock, journal);
+    // Controls that Redis could not hand over now are journaled by the journal's next writer.
+    await releaseJournal(ctx.redis, config, rolloutId, lock, journal).catch((err: unknown) => {
+      if (!isRedisError(err)) throw err;
+      log.warn({ err: (err as Error).message }, "could not journal the operators' pending controls: Redis did not answer; the journal's next writer will");
+    });
   }
 }
 
@@ -114,7 +137,17 @@ async function runJob(job: Job, ctx: WorkerContext, scope: JobScope, token?: str
   const combined = { packages: combinePackages([event, ...(merged ?? []).map((m) => m.event)]) };
   const packages = changedPackages(combined, config);
   const state: RolloutState = { id: rolloutId, eventId, createdAt: event.time, updatedAt: new Date().toISOString(), status: "planned", packages };
-  await ctx.rollouts.save(state);
+  // Redis holds the live state, not the record: a command it refuses or cannot answer holds the rollout
+  // before its next container (never in the middle of one) until it answers; the hold is journaled.
+  let batch = 0;
+  // Once the rollout's end is journaled, only Redis' copy is behind: a hold then is no news for the journal.
+  let ended = false;
+  const hold = new RedisHold({
+    log,
+    ...(signal !== undefined ? { signal } : {}),
+    onHold: (reason) => void (ended ? undefined : journal.append("rollout.waiting", { status: "waiting", reason, batch })),
+  });
+  await hold.run("the rollout's state", () => ctx.rollouts.save(state));
   const deps: Omit<RestartDeps, "journal" | "policy"> = {
     driver: ctx.driver,
     stopTimeoutSec: config.lxc.stopTimeoutSec,
@@ -145,7 +178,7 @@ async function runJob(job: Job, ctx: WorkerContext, scope: JobScope, token?: str
   };
   const controls = controlGate({ redis: ctx.redis, config, rolloutId, windows, approveAfter: config.rollout.approveAfter, onControls, ...(signal !== undefined ? { signal } : {}) });
   const fleet = ctx.fleet?.rollout(rolloutId, versionsOf(combined, packages), journal);
-  const gate = fleet?.gate(controls, signal) ?? controls;
+  const gate = hold.gate(fleet?.gate(controls, signal) ?? controls);
   let result: RolloutProgress;
   try {
     result = await runRollout({
@@ -158,9 +191,17 @@ async function runJob(job: Job, ctx: WorkerContext, scope: JobScope, token?: str
       ...resumeOptions(before),
       onNotice: (n) => enqueueNotice(ctx.queues, config, n, log),
       onProgress: async (p) => {
-        await job.updateProgress({ batch: p.batch, batches: p.batches, done: p.done, total: p.total, failures: p.failures });
-        await ctx.rollouts.save({ ...state, ...p, updatedAt: new Date().toISOString() });
-        await fleet?.progress(p);
+        batch = p.batch;
+        ended = p.status === "completed" || p.status === "halted" || p.status === "aborted";
+        // The job's own progress only feeds bull-board: one Redis refuses (a job it lost) holds nothing.
+        await job.updateProgress({ batch: p.batch, batches: p.batches, done: p.done, total: p.total, failures: p.failures }).catch((err: unknown) => {
+          if (!isRedisError(err)) throw err;
+          log.debug({ err: (err as Error).message }, "job progress not recorded");
+        });
+        await hold.run("the rollout's progress", async () => {
+          await ctx.rollouts.save({ ...state, ...p, updatedAt: new Date().toISOString() });
+          await fleet?.progress(p);
+        });
       },
     });
   } catch (err) {
@@ -168,15 +209,15 @@ async function runJob(job: Job, ctx: WorkerContext, scope: JobScope, token?: str
     await fleet?.end();
     if (err instanceof RolloutReleased) {
       // The daemon is stopping: hand the rollout back; the next worker resumes it from the journal.
-      journal.append("rollout.released", { reason: err.message });
+      if (journalState(journal.entries()).ended === undefined) journal.append("rollout.released", { reason: err.message });
     }
     journal.close();
     if (!(err instanceof RolloutReleased)) throw err;
-    await job.moveToDelayed(Date.now() + 1000, token);
+    await handBack(job, token, log);
     throw new DelayedError();
   }
   windows.close();
-  await fleet?.finished(result);
+  if (fleet !== undefined) await hold.run("the rollout's end in the fleet", () => fleet.finished(result));
   journal.close();
   // Old snapshots go once the rollout is over, off the restart path (`snapshots.keep` per container).
   for (const o of result.outcomes) {
@@ -184,4 +225,16 @@ async function runJob(job: Job, ctx: WorkerContext, scope: JobScope, token?: str
   }
   log.info({ status: result.status, failures: result.failures, haltReason: result.haltReason }, "rollout finished");
   return result;
+}
+
+/**
+ * Puts the job back in the queue for a second from now. When Redis does not take that, the job stays
+ * active: its lock lapses and the next worker takes it up from the journal. Failing it instead would end
+ * the rollout for good (nothing queues a failed job again).
+ */
+async function handBack(job: Job, token: string | undefined, log: Logger): Promise<void> {
+  await job.moveToDelayed(Date.now() + 1000, token).catch((err: unknown) => {
+    if (!isRedisError(err)) throw err;
+    log.warn({ err: (err as Error).message }, "could not hand the rollout's job back now (Redis did not take it): its lock lapses and the next worker takes it up from the journal");
+  });
 }

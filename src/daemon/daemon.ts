@@ -102,9 +102,9 @@ export class Daemon {
     });
     for (const q of QUEUE_NAMES) watchdog.watch(q, startWorker(ctx, q));
     this.watchdog = watchdog;
-    this.watch = new RedisWatch({ config, logger, redis: producer, queues: producerQueues, watchdog });
-    await this.watch.start();
     const ack = new ReplicaAck(producer, config.redis.cluster === undefined);
+    this.watch = new RedisWatch({ config, logger, redis: producer, queues: producerQueues, watchdog, replicas: ack });
+    await this.watch.start();
     const ingest = new SpoolIngest({ spoolDir: config.spoolDir, logger, onRecord: async (rec: SpoolRecord) => {
       await takeSpoolRecord(producerEvents, producerQueues["apt-events"], rec);
       // Deleted from the spool only once a replica has it too: a failover cannot lose it.

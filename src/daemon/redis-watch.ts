@@ -6,6 +6,7 @@ import { describeRedis } from "../queue/connection.js";
 import { hostKey } from "../queue/names.js";
 import type { Queues } from "../queue/queues.js";
 import { clearRedisAway, writeRedisAway } from "../queue/redis-away.js";
+import type { ReplicaAck } from "../queue/replica-ack.js";
 import type { WorkerWatchdog } from "../queue/worker-watchdog.js";
 import { recoverFromJournal } from "../rollout/recover-from-journal.js";
 
@@ -16,6 +17,8 @@ export interface RedisWatchOptions {
   redis: Redis;
   queues: Queues;
   watchdog?: WorkerWatchdog;
+  /** The spool's replica check: told at every heartbeat which replicas the master has. */
+  replicas?: Pick<ReplicaAck, "observe">;
   /** Pause between two heartbeats. Default 1000 ms. */
   intervalMs?: number;
 }
@@ -101,6 +104,7 @@ export class RedisWatch {
         logger.warn({ err: (err as Error).message }, "comparing Redis with the journal failed; trying again at the next heartbeat");
       }
     }
+    await this.o.replicas?.observe().catch(() => undefined);
     await this.o.watchdog?.check().catch((err: unknown) => logger.warn({ err: (err as Error).message }, "worker watchdog check failed"));
   }
 }

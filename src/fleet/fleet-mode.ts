@@ -9,7 +9,7 @@ import { usesEmbeddedRedis } from "../queue/connection.js";
 export function fleetEnabled(config: Pick<Config, "fleet" | "redis">): boolean {
   if (!config.fleet.enabled) return false;
   if (usesEmbeddedRedis(config)) {
-    throw new PatchrollError("CONFIG_INVALID", "fleet.enabled is true but no shared Redis is configured: set redis.url or redis.sentinel to the Redis every host of the fleet uses, or set fleet.enabled to false.");
+    throw new PatchrollError("CONFIG_INVALID", "fleet.enabled is true but no shared Redis is configured: set redis.url, redis.sentinel or redis.cluster to the Redis every host of the fleet uses, or set fleet.enabled to false.");
   }
   if (config.fleet.lostAfterMs <= config.fleet.heartbeatMs) {
     throw new PatchrollError("CONFIG_INVALID", `fleet.lostAfterMs (${config.fleet.lostAfterMs}) must exceed fleet.heartbeatMs (${config.fleet.heartbeatMs}): a host would be shown lost between two heartbeats.`);
@@ -19,5 +19,5 @@ export function fleetEnabled(config: Pick<Config, "fleet" | "redis">): boolean {
 
 /** For the fleet commands: the configuration must take part in a fleet (they read the shared Redis). */
 export function requireFleet(config: Pick<Config, "fleet" | "redis">): void {
-  if (!fleetEnabled(config)) throw new PatchrollError("CONFIG_INVALID", "fleet commands need fleet.enabled: true and the fleet's shared Redis (redis.url or redis.sentinel); e.g. --set fleet.enabled=true --redis-url redis://fleet-redis:6379");
+  if (!fleetEnabled(config)) throw new PatchrollError("CONFIG_INVALID", "fleet commands need fleet.enabled: true and the fleet's shared Redis (redis.url, redis.sentinel or redis.cluster); e.g. --set fleet.enabled=true --redis-url redis://fleet-redis:6379");
 }

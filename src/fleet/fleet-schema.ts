@@ -6,7 +6,7 @@ import { BatchSize } from "../config/batch-size.js";
  * one without `fleet.enabled`) decides alone, exactly as before. See docs/fleet.md.
  */
 export const FleetSchema = z.strictObject({
-  enabled: z.boolean().default(false).describe("Fleet mode: this host registers on the shared Redis (`redis.url` or `redis.sentinel` must be set; the daemon refuses to start otherwise), heartbeats, and rolls a package version out only when the fleet's wave for it is open and no host has failed it. Off: the host decides alone, as before."),
+  enabled: z.boolean().default(false).describe("Fleet mode: this host registers on the shared Redis (`redis.url`, `redis.sentinel` or `redis.cluster` must be set; the daemon refuses to start otherwise), heartbeats, and rolls a package version out only when the fleet's wave for it is open and no host has failed it. Off: the host decides alone, as before."),
   heartbeatMs: z.number().int().min(100).max(600_000).default(10_000).describe("Time between two heartbeats. An unchanged heartbeat costs one small script call; a changed one also rewrites the host's record."),
   lostAfterMs: z.number().int().min(200).max(86_400_000).default(60_000).describe("A host silent this long (by the Redis server's clock) is shown `lost`, with its last heartbeat. Must exceed `heartbeatMs`."),
   summaryEveryMs: z.number().int().min(100).max(86_400_000).default(60_000).describe("How often the heartbeat's container counts, oldest exposure and last apt event are measured again (a read-only scan of the containers' processes); heartbeats in between repeat the last measure. An idle host's rollout is looked at in full this often too; a running one at every heartbeat."),

@@ -74,6 +74,9 @@ export function redisOptions(config: Pick<Config, "redis" | "stateDir">, role: C
         ...(sentinel.password !== undefined ? { sentinelPassword: sentinel.password } : {}),
         // TLS to the sentinels as to the data nodes: one CA, one client certificate.
         ...(tls !== undefined ? { tls, enableTLSForSentinelMode: true, sentinelTLS: tls } : {}),
+        // ioredis asks the sentinels again and again for ever by default: the CLI must give up and say why
+        // (none answers, or each refuses the TLS handshake) instead of hanging.
+        ...(role === "client" ? { sentinelRetryStrategy: (n: number) => (n > 2 ? null : 100 * n) } : {}),
       };
     }
     case "cluster":
@@ -128,6 +131,10 @@ export function clusterOptions(config: Pick<Config, "redis" | "stateDir">, role:
     // A dead master answers nothing, so no MOVED tells where its slots went: ask the cluster every 2 s.
     slotsRefreshInterval: 2000,
     clusterRetryStrategy: role === "client" ? (n) => (n > 3 ? null : 100 * n) : (n) => Math.min(100 * n, 2000),
+    // ioredis resolves node names to addresses before it connects; over TLS the certificate is checked
+    // against what it connects to, and certificates name hosts: keep the names as configured (and as the
+    // nodes announce them with cluster-announce-hostname).
+    ...(config.redis.tls !== undefined ? { dnsLookup: (hostname: string, callback: (err: Error | null, address: string) => void) => callback(null, hostname) } : {}),
     ...(node.maxRetriesPerRequest !== undefined ? { maxRetriesPerRequest: node.maxRetriesPerRequest } : {}),
   };
 }

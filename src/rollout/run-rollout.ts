@@ -214,11 +214,23 @@ export function coalesced(fn: () => Promise<void>, everyMs: number): { soon(): v
   };
 }
 
-/** Runs `work` over `items` with at most `limit` at once. */
-async function pool<T>(items: readonly T[], limit: number, work: (t: T) => Promise<void>): Promise<void> {
+/**
+ * Runs `work` over `items` with at most `limit` at once. When one throws, no further item is begun, the
+ * items under way are finished (a container half restarted is never left behind to a runner that went on
+ * without it), and then the first error is thrown.
+ */
+export async function pool<T>(items: readonly T[], limit: number, work: (t: T) => Promise<void>): Promise<void> {
   let next = 0;
+  let failed: { error: unknown } | undefined;
   const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await work(items[next++]!);
+    while (failed === undefined && next < items.length) {
+      try {
+        await work(items[next++]!);
+      } catch (error) {
+        failed ??= { error };
+      }
+    }
   });
   await Promise.all(lanes);
+  if (failed !== undefined) throw failed.error;
 }

@@ -48,7 +48,10 @@ function watchdogLines(r: StatusReport): string[] {
 
 function rolloutLines(r: StatusReport): string[] {
   if (r.active === null) return heldLines(r);
-  const lines = r.active.length === 0 ? [`${label("rollout")}none running`] : r.active.map((a, i) => `${label(i === 0 ? "rollout" : "")}${a.id} ${a.status}: ${rolloutProgress(a)} (${a.packages.join(", ")})${a.waitReason ? `; ${a.waitReason}` : ""}`);
+  // Redis answers reads but the daemon's heartbeat gets no answer (writes refused, out of memory): what
+  // Redis shows of a rollout stopped with the refusal; the journals tell where it is held.
+  const live = r.active.length === 0 ? [`${label("rollout")}none running`] : r.active.map((a, i) => `${label(i === 0 ? "rollout" : "")}${a.id} ${a.status}: ${rolloutProgress(a)} (${a.packages.join(", ")})${a.waitReason ? `; ${a.waitReason}` : ""}`);
+  const lines = r.redis.away !== undefined ? heldLines(r) : live;
   for (const [i, h] of (r.halted ?? []).entries()) lines.push(`${label(i === 0 ? "halted" : "")}${h.id}: ${h.haltReason ?? "halted"}`);
   return lines;
 }

@@ -12,6 +12,8 @@ export function flagsFor(config: Config): string[] {
     "--state-dir", config.stateDir,
     "--lxc-path", config.lxc.path,
     ...(config.redis.url !== undefined ? ["--redis-url", config.redis.url] : []),
+    // A shared Redis as the test configured it: Sentinel or Cluster, TLS files, ACL user and password.
+    ...(["sentinel", "cluster", "tls", "username", "password"] as const).flatMap((k) => (config.redis[k] !== undefined ? set(`redis.${k}`, config.redis[k]) : [])),
     ...set("spoolDir", config.spoolDir),
     ...set("journalDir", config.journalDir),
     ...set("lxc.hostRoot", config.lxc.hostRoot),

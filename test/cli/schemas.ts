@@ -35,6 +35,8 @@ export const StatusJson = z.strictObject({
     health: z.object({ persistence: z.object({ aof: z.boolean() }).loose(), maxmemoryPolicy: z.string(), usedMemory: z.number(), version: z.string() }).optional(),
     maxMemory: z.number().optional(),
     problems: z.array(z.string()),
+    away: z.strictObject({ since: z.iso.datetime(), held: z.array(z.strictObject({ id: z.string(), done: z.number(), total: z.number(), inFlight: z.array(z.string()) })) }).optional(),
+    recreations: z.array(z.strictObject({ queue: z.string(), at: z.iso.datetime(), reason: z.string(), count: z.number() })).optional(),
   }),
   queues: z.array(QueueCountsJson).nullable(),
   active: z.array(Rollout).nullable(),

@@ -27,7 +27,7 @@ describe("fleet mode", () => {
     expect(fleetEnabled(cfg({ redis: { url: "redis://r:6379" } }))).toBe(false);
   });
   it("refuses the embedded Redis, naming the keys to set", () => {
-    expect(() => fleetEnabled(cfg({ fleet: { enabled: true } }))).toThrow(/fleet.enabled is true but no shared Redis.*redis.url or redis.sentinel/);
+    expect(() => fleetEnabled(cfg({ fleet: { enabled: true } }))).toThrow(/fleet.enabled is true but no shared Redis.*redis.url, redis.sentinel or redis.cluster/);
   });
   it("patchroll config check says so, exit 3", async () => {
     const err: string[] = [];

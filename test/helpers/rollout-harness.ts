@@ -49,14 +49,22 @@ export async function rolloutHarness(label: string, specs: readonly HarnessConta
     ...rest,
   });
   const containers: TestContainer[] = [];
-  for (const spec of specs) {
-    const c = await bed.create({ ...spec, start: false });
-    if (spec.health !== undefined) writeMeta(bed.lxcPath, c.name, { v: 1, group: spec.group ?? "default", canary: spec.canary ?? false, health: spec.health(c) });
-    spec.prepare?.(c);
-    await c.start();
-    containers.push(c);
+  let redis: Redis;
+  try {
+    for (const spec of specs) {
+      const c = await bed.create({ ...spec, start: false });
+      if (spec.health !== undefined) writeMeta(bed.lxcPath, c.name, { v: 1, group: spec.group ?? "default", canary: spec.canary ?? false, health: spec.health(c) });
+      spec.prepare?.(c);
+      await c.start();
+      containers.push(c);
+    }
+    redis = await connectRedis(env.config, "worker");
+  } catch (err) {
+    // A harness that could not be made (a Redis it cannot reach, say) leaves nothing behind.
+    await bed.cleanup();
+    env.cleanup();
+    throw err;
   }
-  const redis = await connectRedis(env.config, "worker");
   const queues = openQueues(redis, env.config);
   let daemon: Daemon | undefined;
   const h: RolloutHarness = {

@@ -10,6 +10,9 @@ export interface TestCa {
   /** Server certificate for 127.0.0.1 and localhost. */
   serverCert: string;
   serverKey: string;
+  /** Server certificate for the name localhost only (no IP address): found only when connecting by name. */
+  namedCert: string;
+  namedKey: string;
   /** Client certificate (for `tls-auth-clients yes`). */
   clientCert: string;
   clientKey: string;
@@ -29,8 +32,9 @@ export async function makeTestCa(): Promise<TestCa> {
     await selfSigned("ca", "patchroll test CA");
     await selfSigned("other-ca", "some other CA");
     writeFileSync(join(dir, "server.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
+    writeFileSync(join(dir, "named.ext"), "subjectAltName=DNS:localhost\n");
     writeFileSync(join(dir, "client.ext"), "extendedKeyUsage=clientAuth\n");
-    for (const [name, cn] of [["server", "127.0.0.1"], ["client", "patchroll"]] as const) {
+    for (const [name, cn] of [["server", "127.0.0.1"], ["named", "localhost"], ["client", "patchroll"]] as const) {
       await openssl(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=${cn}`], dir);
       await openssl(["x509", "-req", "-in", `${name}.csr`, "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", `${name}.crt`, "-days", "2", "-extfile", `${name}.ext`], dir);
       chmodSync(join(dir, `${name}.key`), 0o600);
@@ -45,6 +49,8 @@ export async function makeTestCa(): Promise<TestCa> {
     ca: f("ca.crt"),
     serverCert: f("server.crt"),
     serverKey: f("server.key"),
+    namedCert: f("named.crt"),
+    namedKey: f("named.key"),
     clientCert: f("client.crt"),
     clientKey: f("client.key"),
     otherCa: f("other-ca.crt"),

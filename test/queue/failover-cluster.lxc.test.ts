@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectRedis } from "../../src/queue/connection.js";
+import { fleetKey } from "../../src/fleet/fleet-keys.js";
 import { queuePrefix } from "../../src/queue/names.js";
 import { RolloutStore } from "../../src/rollout/rollout-store.js";
 import { rolloutHarness, type RolloutHarness } from "../helpers/rollout-harness.js";
@@ -12,9 +13,10 @@ const USER = { name: "patchroll", password: "acl-user-test" };
 
 /**
  * Redis Cluster for real: three masters and three replicas made with `redis-cli --cluster create`, patchroll
- * connecting as an ACL user allowed only its own keys. Every key of the host is in one slot (the
- * `{patchroll:HOST}` hash tag); the master of that slot is killed with SIGKILL mid-rollout, its replica takes
- * over, and the rollout of three real overlay containers completes once.
+ * connecting as an ACL user allowed only its own keys, in fleet mode. Every key of the host is in one slot
+ * (the `{patchroll:HOST}` hash tag), every key of the fleet in another (`{patchroll:fleet}`); the master of
+ * the host's slot is killed with SIGKILL mid-rollout, its replica takes over, and the rollout of three real
+ * overlay containers completes once.
  */
 describe("Redis Cluster failover in the middle of a rollout (real LXC, real cluster)", { timeout: 120_000 }, () => {
   let cluster: TestCluster;
@@ -26,6 +28,9 @@ describe("Redis Cluster failover in the middle of a rollout (real LXC, real clus
       redis: { cluster: { nodes: cluster.nodes }, username: USER.name, password: USER.password },
       rollout: { batches: [1, "100%"], maxParallel: 1 },
       queue: { lockDurationMs: 5000, stalledIntervalMs: 2000, watchdogIdleMs: 5000 },
+      // Fleet mode: the host registers, heartbeats, takes a fleet slot and reports its rollout under the
+      // fleet's own hash tag, in another slot than the host's keys.
+      fleet: { enabled: true, heartbeatMs: 200, lostAfterMs: 2000, summaryEveryMs: 200, pollMs: 100, bakeMs: 0, leaseMs: 5000 },
     });
   });
   afterAll(async () => {
@@ -45,7 +50,15 @@ describe("Redis Cluster failover in the middle of a rollout (real LXC, real clus
     expect(keys.length).toBeGreaterThan(5);
     expect(keys.every((k) => k.startsWith(`${queuePrefix(h.env.config)}:`))).toBe(true);
     expect(Number(await redisCommand({ port, password: ADMIN }, "CLUSTER", "COUNTKEYSINSLOT", slot))).toBe(keys.length);
-    expect(Number(await redisCommand(admin, "CLUSTER", "KEYSLOT", "{patchroll:fleet}"))).not.toBe(slot);
+    // The fleet's keys (the host registry, the versions, the slot lease) are all in the fleet tag's slot.
+    const fleetSlot = Number(await redisCommand(admin, "CLUSTER", "KEYSLOT", fleetKey(h.env.config)));
+    expect(fleetSlot).not.toBe(slot);
+    const fleetMaster = await cluster.masterOf(fleetSlot);
+    const fleetKeys = (await redisCommand({ port: fleetMaster.port, password: ADMIN }, "CLUSTER", "GETKEYSINSLOT", fleetSlot, 1000)) as string[];
+    expect(fleetKeys).toContain(fleetKey(h.env.config, "hosts"));
+    expect(fleetKeys).toContain(fleetKey(h.env.config, "lease", "token"));
+    expect(h.journal(id).map((e) => e.type)).toEqual(expect.arrayContaining(["fleet.joined", "fleet.lease"]));
+    expect(fleetKeys.every((k) => k.startsWith(`${fleetKey(h.env.config)}:`))).toBe(true);
     // The ACL user sees nothing outside its hash tags.
     await expect(redisCommand({ port, username: USER.name, password: USER.password }, "GET", "other-app:key")).rejects.toThrow(/NOPERM/);
   });

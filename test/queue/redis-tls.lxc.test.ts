@@ -81,6 +81,25 @@ describe("Redis over TLS (real LXC, real redis-server, CA made with openssl)", {
     }
   });
 
+  it("the client certificate is optional: a server that asks for none is reached with the CA alone", async () => {
+    const open = await startStandalone({ tls: { cert: ca.serverCert, key: ca.serverKey, ca: ca.ca, authClients: false }, ping: { tls: { ca: read(ca.ca) } } });
+    try {
+      const config = loadConfig({ env: {}, flags: { ...h.env.config, redis: { url: open.url, tls: { caFile: ca.ca } } } }).config;
+      const client = await connectRedis(config, "client");
+      try {
+        expect(await client.ping()).toBe("PONG");
+      } finally {
+        client.disconnect();
+      }
+      expect(await doctor(config)).toEqual([]);
+      // And it still checks the server: the wrong CA is refused in plain words.
+      const wrong = loadConfig({ env: {}, flags: { ...config, redis: { ...config.redis, tls: { caFile: ca.otherCa } } } }).config;
+      expect((await doctor(wrong)).map((f) => f.problem)).toEqual([expect.stringMatching(/not signed by the CA patchroll trusts|signed by a CA patchroll does not have/)]);
+    } finally {
+      await open.stop();
+    }
+  });
+
   it("a client key other users can read is refused before any connection: containers see the host root", async () => {
     const loose = join(ca.dir, "loose.key");
     copyFileSync(ca.clientKey, loose);

@@ -268,6 +268,34 @@ describe("resume and retry over simulated containers", () => {
     expect(sim.story().filter((l) => l.includes(" b"))).toEqual(["step.begin b precopy", "step.end b precopy ok=true"]);
   });
 
+  it("a gate that throws in one lane (released, Redis refusing) lets the container under way in another lane finish first: none is left stopped", async () => {
+    sim = simulatedRollout({ containers: { a: {}, b: {}, c: {}, d: {} }, batches: [["a"], ["b", "c", "d"]], policy: { maxParallel: 2 } });
+    const driver = sim.driver;
+    let asked = 0;
+    const gate: RolloutGate = {
+      beforeBatch: async () => ({ go: true }),
+      // a, then b and c side by side; asked for the next one after b, while c is still stopped.
+      beforeContainer: async () => {
+        if (++asked === 4) throw new RolloutReleased("released: the daemon is stopping");
+        return { go: true };
+      },
+    };
+    let cStopped = false;
+    const checkpoint = async (container: string, step: string) => {
+      if (container === "c" && step === "start") {
+        cStopped = true;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    await expect(sim.run({ gate }, { checkpoint })).rejects.toBeInstanceOf(RolloutReleased);
+    expect(cStopped).toBe(true);
+    expect(await driver.state("c")).toBe("RUNNING");
+    expect(driver.callsOf("c")).toEqual(["stop", "snapshot", "start", "verify"]);
+    expect(driver.callsOf("d")).toEqual([]);
+    expect(journalState(sim.entries()).inFlight).toEqual([]);
+    expect([...journalState(sim.entries()).finished.keys()].sort()).toEqual(["a", "b", "c"]);
+  });
+
   it("an abort that rolls back completed containers asks the gate for its slot first, and waits for it", async () => {
     sim = simulatedRollout({ containers: { a: {}, b: {} }, batches: [["a"], ["b"]] });
     const driver = sim.driver;
