@@ -569,7 +569,7 @@ static int read_dir(const char *rel, ino_t ino, int parent_fd, struct found **ou
 	 * of one path, say a dir and a symlink, would have DST's dir replaced by a symlink the container
 	 * chose, and the entries below it written through it. Sorted, each name kept once; a repeat is a
 	 * change under the copy. */
-	qsort(*out, *n, sizeof **out, by_rel);
+	if (*n > 1) qsort(*out, *n, sizeof **out, by_rel);
 	size_t kept = 0;
 	for (size_t i = 0; i < *n; i++) {
 		if (kept > 0 && strcmp((*out)[kept - 1].rel, (*out)[i].rel) == 0) {

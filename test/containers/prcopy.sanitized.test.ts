@@ -70,6 +70,13 @@ describe.skipIf(!HAVE_CC)("prcopy under the sanitizers (real filesystem, root)",
       expect(await compareTrees(delta, copy)).toEqual([]);
     }, 120_000);
 
+    it(`copies an empty dir (${name})`, async () => {
+      const { bin, env, delta, copy, manifest } = await setUp(name, "empty");
+      await mkdir(delta);
+      await run(bin, env, ["--manifest", manifest, "--sync", "none", delta, copy]);
+      expect(await compareTrees(delta, copy)).toEqual([]);
+    });
+
     it(`survives a tree changing under a tolerant pass, then copies the stopped tree exactly (${name})`, async () => {
       const { bin, env, delta, copy, manifest } = await setUp(name, "busy");
       await mkdir(delta);
