@@ -8,7 +8,7 @@ export interface RedisHoldOptions {
   signal?: AbortSignal;
   /** Told once when a hold begins (the runner journals it), with the reason in words. */
   onHold?: (reason: string) => void;
-  /** First pause before trying again; doubles up to `maxDelayMs`. Defaults 250 and 5000 ms. */
+  /** First pause before trying again; doubles up to `maxDelayMs`. Defaults 100 and 1000 ms: a retry is one command, and a rollout should go on within a second of Redis answering again. */
   minDelayMs?: number;
   maxDelayMs?: number;
 }
@@ -46,7 +46,7 @@ export class RedisHold {
             this.begin(what, err as Error);
           }
           this.throwIfReleased();
-          await this.pause(Math.min(this.o.maxDelayMs ?? 5000, (this.o.minDelayMs ?? 250) * 2 ** Math.min(attempt, 10)));
+          await this.pause(Math.min(this.o.maxDelayMs ?? 1000, (this.o.minDelayMs ?? 100) * 2 ** Math.min(attempt, 10)));
           this.throwIfReleased();
         }
       }
