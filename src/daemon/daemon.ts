@@ -13,10 +13,11 @@ import { SpoolIngest } from "../intake/spool-ingest.js";
 import type { SpoolRecord } from "../intake/spool-record.js";
 import { takeSpoolRecord } from "../intake/take-spool-record.js";
 import type { Logger } from "../log/logger.js";
-import { connectRedis, usesEmbeddedRedis } from "../queue/connection.js";
+import { connectRedis, describeRedis, usesEmbeddedRedis } from "../queue/connection.js";
 import { closeQueues, openQueues, type Queues } from "../queue/queues.js";
 import { ReplicaAck } from "../queue/replica-ack.js";
 import { RedisSupervisor } from "../queue/redis-supervisor.js";
+import { PatchrollError } from "../errors/patchroll-error.js";
 import { ensureRollout } from "../rollout/ensure-rollout.js";
 import { RolloutStore } from "../rollout/rollout-store.js";
 import { fleetEnabled } from "../fleet/fleet-mode.js";
@@ -56,6 +57,8 @@ export class Daemon {
   private dashboard: { url: string; close(): Promise<void> } | undefined;
   /** Fleet mode only (`fleet.enabled`): the host's heartbeat on the shared Redis. */
   private heartbeat: Heartbeat | undefined;
+  /** Set by {@link stop}: ends a wait for Redis at start. */
+  private stopping = false;
 
   constructor(
     readonly config: Config,
@@ -71,7 +74,7 @@ export class Daemon {
       this.supervisor = new RedisSupervisor({ stateDir: config.stateDir, binary: config.redis.serverBinary, logger });
       await this.supervisor.start();
     }
-    this.redis = await connectRedis(config, "worker");
+    this.redis = await this.connectWaiting();
     // Before any rollout resumes: a fleet slot this host held before (crash, kill -9) is given back.
     if (fleet && (await new LeaseStore(this.redis, config).release(config.hostId))) logger.warn("gave back the fleet slot this host held before it stopped");
     const queues = openQueues(this.redis, config);
@@ -158,8 +161,33 @@ export class Daemon {
     }
   }
 
+  /**
+   * The workers' connection. A Redis away at start (a shared one not up yet after a power cut) is waited
+   * for, saying why at most every 10 s: nothing is lost meanwhile, apt's records wait in the spool. Only a
+   * {@link stop} ends the wait.
+   */
+  private async connectWaiting(): Promise<Redis> {
+    const { config, logger } = this;
+    let told = 0;
+    const say = (why: string): void => {
+      if (Date.now() - told < 10_000) return;
+      told = Date.now();
+      logger.warn({ redis: describeRedis(config) }, `${why}; waiting for it (apt records wait in the spool; see runbooks/redis-down.md)`);
+    };
+    for (;;) {
+      try {
+        return await connectRedis(config, "worker", say);
+      } catch (err) {
+        if (!(err instanceof PatchrollError) || err.code !== "REDIS_UNAVAILABLE" || this.stopping) throw err;
+        say(`cannot reach Redis at ${describeRedis(config)} yet: ${(err.cause as Error | undefined)?.message ?? err.message}`);
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+  }
+
   /** Drains: stops taking spool records, lets running jobs finish (up to `graceMs`), then closes. */
   async stop(graceMs = 30_000): Promise<void> {
+    this.stopping = true;
     await this.dashboard?.close();
     await this.intake?.stop();
     await this.ingest?.stop();

@@ -163,11 +163,16 @@ export function workerConnection(config: Pick<Config, "redis" | "stateDir">): { 
 }
 
 /** Opens a connection and waits until it is ready; a clear error names where it tried and, for TLS, what is wrong. */
-export async function connectRedis(config: Pick<Config, "redis" | "stateDir">, role: ConnectionRole): Promise<Redis> {
+export async function connectRedis(config: Pick<Config, "redis" | "stateDir">, role: ConnectionRole, onWait?: (why: string) => void): Promise<Redis> {
   const client = newRedisClient(config, role);
   // Connection errors surface through connect() and the commands; without a listener ioredis also prints them.
   let last: unknown;
-  client.on("error", (err: unknown) => (last = err));
+  let connecting = true;
+  client.on("error", (err: unknown) => {
+    last = err;
+    // A worker connection waits for Redis for as long as it takes: say why, in plain words, meanwhile.
+    if (connecting && onWait !== undefined) onWait(`cannot reach Redis at ${describeRedis(config)} yet: ${explainTlsError(err, config.redis.tls) ?? (err as Error).message}`);
+  });
   try {
     await client.connect();
   } catch (err) {
@@ -178,9 +183,12 @@ export async function connectRedis(config: Pick<Config, "redis" | "stateDir">, r
     const tlsTarget = tlsAddress(config);
     if (cause === undefined && tlsTarget !== undefined) cause = await tlsHandshakeError(tlsTarget, redisTls(config));
     const tls = explainTlsError(cause, config.redis.tls);
-    cause = tls !== undefined ? cause : err;
+    // ioredis rejects with "Connection is closed"; the reason (ECONNREFUSED, a timeout) came through "error".
+    cause = tls !== undefined ? cause : (last ?? err);
     const next = tls !== undefined ? "See runbooks/redis-down.md (TLS)." : "Is the daemon running (patchroll status), or is redis.url right? See runbooks/redis-down.md.";
-    throw new PatchrollError("REDIS_UNAVAILABLE", `cannot reach Redis at ${describeRedis(config)}: ${tls ?? (err as Error).message}. ${next}`, { cause });
+    throw new PatchrollError("REDIS_UNAVAILABLE", `cannot reach Redis at ${describeRedis(config)}: ${tls ?? (cause as Error).message}. ${next}`, { cause });
+  } finally {
+    connecting = false;
   }
   return client;
 }
