@@ -180,8 +180,14 @@ export async function connectRedis(config: Pick<Config, "redis" | "stateDir">, r
     // ioredis rejects connect() with "Connection is closed"; the TLS error itself came through "error", or
     // only a reset did, and a handshake of our own tells why.
     let cause = [err, last].find((e) => explainTlsError(e, config.redis.tls) !== undefined);
-    const tlsTarget = tlsAddress(config);
-    if (cause === undefined && tlsTarget !== undefined) cause = await tlsHandshakeError(tlsTarget, redisTls(config));
+    // Each configured server in turn: the first may be the one that is down (a killed cluster master).
+    for (const target of cause === undefined ? tlsAddresses(config) : []) {
+      const handshake = await tlsHandshakeError(target, redisTls(config));
+      if (explainTlsError(handshake, config.redis.tls) !== undefined) {
+        cause = handshake;
+        break;
+      }
+    }
     const tls = explainTlsError(cause, config.redis.tls);
     // ioredis rejects with "Connection is closed"; the reason (ECONNREFUSED, a timeout) came through "error".
     cause = tls !== undefined ? cause : (last ?? err);
@@ -198,16 +204,15 @@ function redisTls(config: Pick<Config, "redis">): ConnectionOptions {
   return config.redis.tls !== undefined ? tlsOptions(config.redis.tls) : {};
 }
 
-/** The first server a TLS connection goes to (the URL's, the first sentinel, the first cluster node), if TLS is used. */
-function tlsAddress(config: Pick<Config, "redis">): { host: string; port: number } | undefined {
+/** The servers a TLS connection goes to (the URL's, the sentinels, the cluster's nodes); none without TLS. */
+function tlsAddresses(config: Pick<Config, "redis">): { host: string; port: number }[] {
   const { url, sentinel, cluster, tls } = config.redis;
   if (url !== undefined) {
     const u = new URL(url);
-    return u.protocol === "rediss:" ? { host: u.hostname, port: u.port === "" ? 6379 : Number(u.port) } : undefined;
+    return u.protocol === "rediss:" ? [{ host: u.hostname, port: u.port === "" ? 6379 : Number(u.port) }] : [];
   }
-  if (tls === undefined) return undefined;
-  const first = sentinel?.sentinels[0] ?? cluster?.nodes[0];
-  return first !== undefined ? address(first) : undefined;
+  if (tls === undefined) return [];
+  return (sentinel?.sentinels ?? cluster?.nodes ?? []).map(address);
 }
 
 /** Where Redis is, for messages, without secrets. */

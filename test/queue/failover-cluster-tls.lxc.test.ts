@@ -6,6 +6,7 @@ import { redisCheck } from "../../src/doctor/redis.js";
 import { connectRedis } from "../../src/queue/connection.js";
 import { queuePrefix } from "../../src/queue/names.js";
 import { RolloutStore } from "../../src/rollout/rollout-store.js";
+import { freePort } from "../helpers/redis-server.js";
 import { rolloutHarness, type RolloutHarness } from "../helpers/rollout-harness.js";
 import { adminTls, redisCommand, startCluster, type TestCluster, until } from "../helpers/redis-topology.js";
 import { makeTestCa, type TestCa } from "../helpers/test-ca.js";
@@ -47,7 +48,9 @@ describe("Redis Cluster over TLS, failover in the middle of a rollout (real LXC,
     ca?.cleanup();
   });
 
-  const withTls = (t: Record<string, unknown>): Config => loadConfig({ env: {}, flags: { ...h.env.config, redis: { ...h.env.config.redis, tls: t } } }).config;
+  // The first node listed is one that is down (as a killed master is), so the explanation cannot rely on it.
+  const withTls = (t: Record<string, unknown>, deadPort: number): Config =>
+    loadConfig({ env: {}, flags: { ...h.env.config, redis: { ...h.env.config.redis, tls: t, cluster: { nodes: [`localhost:${deadPort}`, ...h.env.config.redis.cluster!.nodes] } } } }).config;
   const doctor = async (config: Config) => {
     const r = await redisCheck.run({ config, tokenFile: "/nonexistent", driver: new LxcDriver(config.lxc.path), now: () => new Date() });
     return Array.isArray(r) ? r : [];
@@ -92,8 +95,9 @@ describe("Redis Cluster over TLS, failover in the middle of a rollout (real LXC,
       [{ ...tls, servername: "redis.example" }, /certificate is for other names than the host patchroll connects to/],
       [{ caFile: ca.ca }, /asks for a client certificate and patchroll has none/],
     ];
+    const deadPort = await freePort();
     for (const [t, words] of cases) {
-      const findings = await doctor(withTls(t));
+      const findings = await doctor(withTls(t, deadPort));
       expect(findings.map((f) => f.problem), JSON.stringify(t)).toEqual([expect.stringMatching(words)]);
       expect(findings[0]!.problem).toMatch(/^Redis at cluster \(localhost:.*\) over TLS refused the TLS connection/);
     }
