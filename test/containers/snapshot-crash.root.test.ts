@@ -67,6 +67,46 @@ function startChild(script: string, args: object): { child: ResultPromise<typeof
 /** Files prcopy writes before it stops itself (the `stopCopyAfter` hook): a known point in the middle of a copy. */
 const STOP_AFTER = 100;
 
+/** The copy tool a killed holder left behind: its pid and start time. */
+interface Orphan {
+  pid: number;
+  started: string;
+}
+
+/**
+ * Waits until the holder's copy has stopped itself, then kills only the holder, as a daemon under kill -9
+ * (prspawn lets its tools live on); returns the orphaned copy, still there.
+ */
+async function killHolder(child: ReturnType<typeof startChild>["child"], line: (prefix: string) => Promise<string>): Promise<Orphan> {
+  const pid = Number(await line("cp-pid "));
+  await waitUntilStopped(pid);
+  const orphan = { pid, started: (await startTicks(pid))! };
+  child.kill("SIGKILL");
+  expect((await child).signal).toBe("SIGKILL");
+  expect(await processGone(orphan.pid, orphan.started)).toBe(false);
+  return orphan;
+}
+
+/**
+ * An onCopyStart hook for the next copy: records whether the orphan was gone before it began; if not, lets
+ * the orphan go on and finish its own pass mid-copy, then lets this copy go on.
+ */
+function watchOrphan(orphan: Orphan): { onCopyStart: (pid: number) => Promise<void>; goneFirst: () => boolean | undefined } {
+  let gone: boolean | undefined;
+  return {
+    goneFirst: () => gone,
+    onCopyStart: async (pid) => {
+      gone = await processGone(orphan.pid, orphan.started);
+      await waitUntilStopped(pid);
+      if (!gone) {
+        process.kill(orphan.pid, "SIGCONT");
+        await waitUntilGone(orphan.pid, orphan.started);
+      }
+      process.kill(pid, "SIGCONT");
+    },
+  };
+}
+
 /**
  * Freezes the copy in the middle and returns how much it had copied: prcopy stops itself after
  * {@link STOP_AFTER} files; cp is stopped once it has put an entry into `partialRoot`.
@@ -194,31 +234,13 @@ describe("crash safety (real filesystem, root, kill -9)", () => {
     it("a holder killed mid-pre-copy leaves its prcopy running; the next snapshot ends that copy before touching the temp dir, and is exact", async () => {
       const osnaps = join(root, "orphan-snapshots");
       const { child, line } = startChild(script, { op: "precopy", stopInCopy: true, stopAfter: STOP_AFTER, opts: { deltaDir: delta, snapshotsDir: osnaps, id: "o1" } });
-      const orphan = Number(await line("cp-pid "));
-      await waitUntilStopped(orphan);
-      const orphanStarted = (await startTicks(orphan))!;
-      // Only the holder dies, as a daemon under kill -9: prspawn lets its tools live on.
-      child.kill("SIGKILL");
-      expect((await child).signal).toBe("SIGKILL");
-      expect(await processGone(orphan, orphanStarted)).toBe(false);
+      const orphan = await killHolder(child, line);
       // The container went on writing until it was stopped.
       await writeFile(join(delta, "bulk/d1/f2"), "written after the holder died");
 
-      let orphanGoneFirst: boolean | undefined;
-      const info = await snapshotDelta({
-        deltaDir: delta, snapshotsDir: osnaps, id: "o1", stopCopyAfter: STOP_AFTER,
-        onCopyStart: async (pid) => {
-          orphanGoneFirst = await processGone(orphan, orphanStarted);
-          // Mid-copy, the orphan (if it still runs) goes on and finishes its own pass; then this copy goes on.
-          await waitUntilStopped(pid);
-          if (!orphanGoneFirst) {
-            process.kill(orphan, "SIGCONT");
-            await waitUntilGone(orphan, orphanStarted);
-          }
-          process.kill(pid, "SIGCONT");
-        },
-      });
-      expect(orphanGoneFirst).toBe(true);
+      const watch = watchOrphan(orphan);
+      const info = await snapshotDelta({ deltaDir: delta, snapshotsDir: osnaps, id: "o1", stopCopyAfter: STOP_AFTER, onCopyStart: watch.onCopyStart });
+      expect(watch.goneFirst()).toBe(true);
       expect(await compareTrees(delta, snapshotTree(info))).toEqual([]);
       expect(await readdir(osnaps)).toEqual(["o1"]);
     });
@@ -297,42 +319,21 @@ describe("crash safety (real filesystem, root, kill -9)", () => {
     it("a holder killed mid-restore leaves its prcopy running; the next restore ends that copy first, and restores exactly", async () => {
       await breakDelta("orphan");
       const { child, line } = startChild(script, { op: "restore", stopInCopy: true, stopAfter: STOP_AFTER, opts: { snapshot: snap.path, deltaDir: delta } });
-      const orphan = Number(await line("cp-pid "));
-      await waitUntilStopped(orphan);
-      const orphanStarted = (await startTicks(orphan))!;
-      child.kill("SIGKILL");
-      expect((await child).signal).toBe("SIGKILL");
-      expect(await processGone(orphan, orphanStarted)).toBe(false);
+      const orphan = await killHolder(child, line);
 
-      let orphanGoneFirst: boolean | undefined;
-      await restoreDelta({
-        snapshot: snap, deltaDir: delta, stopCopyAfter: STOP_AFTER,
-        onCopyStart: async (pid) => {
-          orphanGoneFirst = await processGone(orphan, orphanStarted);
-          await waitUntilStopped(pid);
-          if (!orphanGoneFirst) {
-            process.kill(orphan, "SIGCONT");
-            await waitUntilGone(orphan, orphanStarted);
-          }
-          process.kill(pid, "SIGCONT");
-        },
-      });
-      expect(orphanGoneFirst).toBe(true);
+      const watch = watchOrphan(orphan);
+      await restoreDelta({ snapshot: snap, deltaDir: delta, stopCopyAfter: STOP_AFTER, onCopyStart: watch.onCopyStart });
+      expect(watch.goneFirst()).toBe(true);
       await expectRestoredCleanly();
     });
 
     it("the daemon's start after a holder killed mid-restore ends that copy before it clears what the restore left", async () => {
       await breakDelta("orphan at start");
       const { child, line } = startChild(script, { op: "restore", stopInCopy: true, stopAfter: STOP_AFTER, opts: { snapshot: snap.path, deltaDir: delta } });
-      const orphan = Number(await line("cp-pid "));
-      await waitUntilStopped(orphan);
-      const orphanStarted = (await startTicks(orphan))!;
-      child.kill("SIGKILL");
-      expect((await child).signal).toBe("SIGKILL");
-      expect(await processGone(orphan, orphanStarted)).toBe(false);
+      const orphan = await killHolder(child, line);
 
       expect(await recoverInterruptedRestore(delta, { snapshotsDir: snaps })).toEqual([{ op: "remove", what: "partial", id: snap.id }]);
-      expect(await processGone(orphan, orphanStarted)).toBe(true);
+      expect(await processGone(orphan.pid, orphan.started)).toBe(true);
       expect(await compareTrees(delta, oldRef())).toEqual([]);
       expect((await readdir(join(root, "c1"))).sort()).toEqual(["delta0", "snapshots"]);
       await restoreDelta({ snapshot: snap, deltaDir: delta });

@@ -34,3 +34,18 @@ export async function expectCleanRollout(h: RolloutHarness, id: string, redis: R
     expect((await fetch(c.healthUrl)).status).toBe(200);
   }
 }
+
+/** doctor's words for a server certificate signed by a CA other than redis.tls.caFile. */
+export const OTHER_CA_WORDS = /not signed by the CA patchroll trusts \(redis\.tls\.caFile .*other-ca\.crt\)|signed by a CA patchroll does not have/;
+
+/**
+ * For each case (a `redis.tls` setting and the words expected), `check` (doctor's findings with that setting)
+ * gives exactly one problem, in those words, starting with `where` (which Redis refused TLS).
+ */
+export async function expectTlsProblems(check: (tls: Record<string, unknown>) => Promise<{ problem: string }[]>, cases: [Record<string, unknown>, RegExp][], where: RegExp): Promise<void> {
+  for (const [tls, words] of cases) {
+    const findings = await check(tls);
+    expect(findings.map((f) => f.problem), JSON.stringify(tls)).toEqual([expect.stringMatching(words)]);
+    expect(findings[0]!.problem).toMatch(where);
+  }
+}
