@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { DelayedError, type Job, UnrecoverableError } from "bullmq";
 import { aptProcessAlive } from "../src/intake/apt-process.js";
 import { hookReport } from "../src/intake/change-report.js";
@@ -23,7 +24,7 @@ async function waitForExit(alive: () => boolean, maxPollMs: number, windowMs: nu
   const deadline = Date.now() + windowMs;
   for (let pause = 1; alive(); pause = Math.min(maxPollMs, pause * 2)) {
     if (Date.now() >= deadline) return false;
-    await new Promise((r) => setTimeout(r, pause));
+    await sleep(pause);
   }
   return true;
 }

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { PatchrollError } from "../errors/patchroll-error.js";
 import { runTool } from "../proc/run-tool.js";
 import { cgroupPids } from "./cgroup-pids.js";
@@ -19,7 +20,6 @@ const STATES: ReadonlySet<string> = new Set(["RUNNING", "STOPPED", "STARTING", "
 const TOOL_ENV = { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LANG: "C" };
 /** File name, in the container's dir, of the monitor pid `lxc-start -p` writes. */
 const MONITOR_PID_FILE = "lxc-monitor.pid";
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function toState(text: string): ContainerState {
   const s = text.trim();

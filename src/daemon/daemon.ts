@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Redis } from "ioredis";
 import type { Config } from "../config/schema.js";
 import type { ContainerDriver } from "../containers/driver.js";
@@ -180,7 +181,7 @@ export class Daemon {
       } catch (err) {
         if (!(err instanceof PatchrollError) || err.code !== "REDIS_UNAVAILABLE" || this.stopping) throw err;
         say(`cannot reach Redis at ${describeRedis(config)} yet: ${(err.cause as Error | undefined)?.message ?? err.message}`);
-        await new Promise((r) => setTimeout(r, 1000));
+        await sleep(1000);
       }
     }
   }

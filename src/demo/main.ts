@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { loadConfig } from "../config/load.js";
 import type { Config } from "../config/schema.js";
 import { LxcDriver } from "../containers/lxc-driver.js";
@@ -166,7 +167,7 @@ async function unattendedUpgrade(apt: HermeticApt): Promise<Awaited<ReturnType<H
     const r = await apt.unattendedUpgrade();
     const locked = r.exitCode !== 0 && existsSync(log) && readFileSync(log, "utf8").trimEnd().split("\n").at(-1)?.includes("Lock could not be acquired") === true;
     if (!locked || attempt >= 60) return r;
-    await new Promise((res) => setTimeout(res, 1000));
+    await sleep(1000);
   }
 }
 
@@ -202,7 +203,7 @@ async function follow(n: Narrator, store: RolloutStore, since: string, config: C
       }
     }
     if (Date.now() > deadline) throw new Error("the rollout did not finish within 120 s; see patchroll rollouts list");
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
 }
 

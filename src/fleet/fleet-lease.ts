@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Config } from "../config/schema.js";
 import type { RolloutJournal } from "../journal/journal.js";
 import type { Logger } from "../log/logger.js";
@@ -68,7 +69,7 @@ export class FleetLease {
       }
       if (reason !== last) await onWait({ status: "waiting", reason });
       last = reason;
-      await new Promise((r) => setTimeout(r, fleet.pollMs));
+      await sleep(fleet.pollMs);
     }
   }
 

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Redis } from "ioredis";
 import type { Config } from "../config/schema.js";
 import type { AptEvent } from "../intake/apt-event.js";
@@ -143,7 +144,7 @@ export class FleetRollout {
       if (last === undefined) await this.lease.release().catch(() => undefined);
       if (last === undefined || last.go || d.reason !== last.reason) await onWait({ status: "waiting", reason: d.reason });
       last = d;
-      await new Promise((r) => setTimeout(r, this.config.fleet.pollMs));
+      await sleep(this.config.fleet.pollMs);
     }
   }
 

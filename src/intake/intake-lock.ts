@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Redis } from "ioredis";
 import type { Config } from "../config/schema.js";
 import { PatchrollError } from "../errors/patchroll-error.js";
@@ -30,7 +31,7 @@ export async function withIntakeLock<T>(redis: Redis, ns: Pick<Config, "hostId" 
     if (Date.now() > deadline) {
       throw new PatchrollError("REDIS_UNAVAILABLE", `could not take the intake lock ${key} within ${o.waitMs ?? 10_000} ms: another patchroll process holds it; it frees itself after ${o.ttlMs ?? 15_000} ms`);
     }
-    await new Promise((r) => setTimeout(r, pause));
+    await sleep(pause);
   }
   try {
     return await fn();

@@ -1,5 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { lockText, tryTakeLockFile, unlinkIfMine } from "../fs/lock-file.js";
 
 /** The one writer of a journal: held while appending, released once. */
@@ -35,7 +36,7 @@ export async function lockJournal(journalFile: string, what: string, waitMs: num
   for (let pause = 5; ; pause = Math.min(200, pause * 2)) {
     const lock = tryLockJournal(journalFile, what);
     if (lock !== undefined || Date.now() > deadline) return lock;
-    await new Promise((r) => setTimeout(r, pause));
+    await sleep(pause);
   }
 }
 

@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { readdirSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
+import { setTimeout as sleep } from "node:timers/promises";
 import { readProcStat, type ProcStat } from "./proc-stat.js";
 
 /** The environment variable that carries a tool's mark (see {@link withToolMark}). */
@@ -53,7 +54,7 @@ export async function endMarkedTools(mark: string, timeoutMs = 60_000): Promise<
     for (const p of found) {
       while (!ended(p)) {
         if (Date.now() > deadline) throw new Error(`pid ${p.pid} (${p.comm}) still runs ${timeoutMs} ms after SIGKILL`);
-        await new Promise((r) => setTimeout(r, 10));
+        await sleep(10);
       }
     }
   }

@@ -1,5 +1,6 @@
 import { readFile, readlink, rm } from "node:fs/promises";
 import { basename, resolve } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "../log/logger.js";
 import { PatchrollError } from "../errors/patchroll-error.js";
 import type { EmbeddedRedisPaths } from "./redis-config.js";
@@ -71,12 +72,12 @@ async function terminate(pid: number, timeoutMs: number): Promise<void> {
   };
   signal("SIGTERM");
   const deadline = Date.now() + timeoutMs;
-  while ((await alive(pid)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  while ((await alive(pid)) && Date.now() < deadline) await sleep(50);
   if (!(await alive(pid))) return;
   signal("SIGKILL");
   const killDeadline = Date.now() + 5000;
   while (await alive(pid)) {
     if (Date.now() > killDeadline) throw new PatchrollError("REDIS_UNAVAILABLE", `the orphaned embedded redis-server (pid ${pid}) survived SIGKILL for 5 s; check it with ps and remove it by hand.`);
-    await new Promise((r) => setTimeout(r, 20));
+    await sleep(20);
   }
 }

@@ -1,6 +1,7 @@
 import { EventEmitter } from "node:events";
 import { chmod, mkdir, rm } from "node:fs/promises";
 import { createInterface } from "node:readline";
+import { setTimeout as sleep } from "node:timers/promises";
 import { execa, type ResultPromise } from "execa";
 import { Redis } from "ioredis";
 import { PatchrollError } from "../errors/patchroll-error.js";
@@ -197,7 +198,7 @@ export class RedisSupervisor extends EventEmitter<RedisSupervisorEvents> {
         child.kill("SIGKILL");
         throw new PatchrollError("REDIS_UNAVAILABLE", `the embedded redis-server did not answer PING on ${this.paths.socketPath} within ${this.opts.startTimeoutMs} ms (${lastError}). Its log lines are in patchroll's log (component "redis").`);
       }
-      await new Promise((r) => setTimeout(r, 25));
+      await sleep(25);
     }
     const result = await child;
     const what =

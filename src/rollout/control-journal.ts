@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Redis } from "ioredis";
 import { z } from "zod";
 import type { Config } from "../config/schema.js";
@@ -99,6 +100,6 @@ export async function awaitJournaled(redis: Redis, ns: NS, rolloutId: string, pe
     await journalControlsIfIdle(redis, ns, rolloutId);
     if ((await redis.lpos(key, line)) === null) return true;
     if (Date.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, 20));
+    await sleep(20);
   }
 }

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Redis } from "ioredis";
 import type { Config } from "../config/schema.js";
 import { type ControlState, controlsKey, readControls } from "./controls.js";
@@ -74,7 +75,7 @@ export function controlGate(o: ControlGateOptions): RolloutGate {
       if ("go" in r) return r;
       if (r.reason !== last) await onWait(r);
       last = r.reason;
-      await new Promise((res) => setTimeout(res, pollMs));
+      await sleep(pollMs);
     }
   };
   const common = (c: ControlState): Wait | GateDecision | undefined => {

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Config, HealthCheck } from "../config/schema.js";
 import type { ContainerDriver } from "../containers/driver.js";
 import { type HealthResult, runHealthCheck } from "./health-check.js";
@@ -70,10 +71,6 @@ export async function awaitHealth(
 
 /** The first pause between rounds of a service that has not answered yet; it doubles each round. */
 export const FIRST_PAUSE_MS = 2;
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
 
 function times(n: number): string {
   return n === 1 ? "once" : n === 2 ? "twice" : n === 3 ? "three times" : `${n} times`;

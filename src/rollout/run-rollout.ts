@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Config } from "../config/schema.js";
 import type { RolloutJournal } from "../journal/journal.js";
 import { type ContainerOutcome, isFailure } from "./container-outcome.js";
@@ -131,7 +132,7 @@ export async function runRollout(o: RunRolloutOptions): Promise<RolloutProgress>
     }
     if (policy.bakeMs > 0 && i < plan.batches.length - 1) {
       journal.append("batch.bake", { batch: i + 1, ms: policy.bakeMs });
-      await new Promise((r) => setTimeout(r, policy.bakeMs));
+      await sleep(policy.bakeMs);
     }
   }
   journal.append("rollout.completed", { containers: total, failures: outcomes.filter(isFailure).length });

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Command } from "commander";
 import { isPatchrollError, PatchrollError } from "../../errors/patchroll-error.js";
 import { readJournal } from "../../journal/journal.js";
@@ -70,7 +71,7 @@ export function registerRollouts(program: Command, ctx: CliContext): void {
             if (s.status !== "completed") ctx.exitCode = EXIT.HALTED;
             return;
           }
-          await new Promise((res) => setTimeout(res, Number(opts.interval)));
+          await sleep(Number(opts.interval));
         }
       });
     });
