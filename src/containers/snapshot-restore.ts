@@ -114,13 +114,20 @@ export async function restoreDelta(opts: RestoreOptions): Promise<void> {
 export async function recoverInterruptedRestore(deltaDir: string, opts: { logger?: Logger; timeoutMs?: number; snapshotsDir?: string } = {}): Promise<RecoveryAction[]> {
   const log = opts.logger ?? silentLogger();
   const run = () => recover(resolve(deltaDir), undefined, log, opts.timeoutMs ?? 30 * 60_000);
+  // The daemon's start asks this of every container: where a restore left nothing, no lock is taken.
+  if ((await leftoversBeside(resolve(deltaDir))).length === 0) return [];
   if (opts.snapshotsDir === undefined || !(await pathExists(opts.snapshotsDir))) return run();
   return withSnapshotLock(resolve(opts.snapshotsDir), `recovery of an interrupted restore into ${deltaDir}`, run, log);
 }
 
+/** What interrupted restores left beside `deltaDir` (named after it and a snapshot id). */
+async function leftoversBeside(deltaDir: string): Promise<ReturnType<typeof leftoversFromNames>> {
+  return leftoversFromNames(basename(deltaDir), await readdir(dirname(deltaDir)), isSnapshotId);
+}
+
 async function recover(deltaDir: string, keepReadyFor: string | undefined, log: Logger, timeoutMs: number): Promise<RecoveryAction[]> {
   const parent = dirname(deltaDir);
-  const leftovers = leftoversFromNames(basename(deltaDir), await readdir(parent), isSnapshotId);
+  const leftovers = await leftoversBeside(deltaDir);
   if (leftovers.length === 0) return [];
   const plan = planRestoreRecovery({ deltaExists: await pathExists(deltaDir), leftovers, keepReadyFor });
   if (!plan.ok) {
