@@ -111,7 +111,9 @@ export class PrspawnDriver {
 
 /** prspawn's open fds and resident memory (kB), from /proc. */
 export async function fdsAndRss(pid: number): Promise<{ fds: number; rssKb: number }> {
-  const { readdir, readFile } = await import("node:fs/promises");
+  const { readdir, readFile, readlink } = await import("node:fs/promises");
+  // Until its exec, the child is still Node's fork, holding the pipe Node reports exec errors through.
+  for (let i = 0; i < 500 && !(await readlink(`/proc/${pid}/exe`).catch(() => "")).endsWith("/prspawn"); i++) await new Promise((r) => setTimeout(r, 10));
   const fds = (await readdir(`/proc/${pid}/fd`)).length;
   const rss = /VmRSS:\s+(\d+) kB/.exec(await readFile(`/proc/${pid}/status`, "utf8"));
   return { fds, rssKb: Number(rss?.[1] ?? NaN) };
